@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from localportone.http.errors import install_error_handlers
 from localportone.http.responses import JSONObjectResponse
 from localportone.http.routing import RawPathMiddleware
+from localportone.idempotency.middleware import IdempotencyMiddleware
 from localportone.kernel.config import Settings
 from localportone.runtime import Runtime
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     for router in _routers():
         app.include_router(router)
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RawPathMiddleware)
     if runtime is not None:
         _attach(app, runtime)

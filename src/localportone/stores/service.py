@@ -186,7 +186,12 @@ async def seed_test_channels(session: AsyncSession, store_id: str, now: datetime
         )
         session.add(group)
         await session.flush()
-        card_providers = {p.pg_provider for p in SANDBOX_PROFILES if p.capabilities.card_instant}
+        # The smart-routing group holds the KRW card PGs, so that any draw can pay a KRW key-in payment.
+        card_providers = {
+            p.pg_provider for p in SANDBOX_PROFILES
+            if p.capabilities.card_instant and p.capabilities.easy_pay_provider is None
+            and (p.currencies is None or "KRW" in p.currencies)
+        }
         for channel in created:
             if channel.pg_provider in card_providers:
                 session.add(ChannelGroupMember(group_id=group.id, channel_id=channel.id, ratio=1))

@@ -1,4 +1,4 @@
-"""Sandbox webhook controls under ``/_sandbox/webhooks`` (delivery log, replay, test send)."""
+"""``POST /payments/{paymentId}/resend-webhook`` and the sandbox webhook controls under ``/_sandbox/webhooks``."""
 
 from __future__ import annotations
 
@@ -6,4 +6,4 @@ from fastapi import APIRouter
 
 from localportone.http.routing import PortOneRoute
 
-router = APIRouter(prefix="/_sandbox", route_class=PortOneRoute, tags=["sandbox"])
+router = APIRouter(route_class=PortOneRoute, tags=["webhooks"])
