@@ -37,6 +37,26 @@ class RunningServer:
         return asyncio.run_coroutine_threadsafe(fn(), self.loop).result(timeout=30)
 
 
+class _TestServer(uvicorn.Server):
+    """uvicorn without its 0.1 s polling: stops the moment the test asks (saves ~0.2 s per test)."""
+
+    _stop: asyncio.Event
+
+    async def main_loop(self) -> None:
+        self._stop = asyncio.Event()
+        await self.on_tick(0)
+        await self._stop.wait()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        for server in self.servers:
+            await server.wait_closed()
+        await self.lifespan.shutdown()
+
+
 @contextmanager
 def run_server(settings: Settings) -> Iterator[RunningServer]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -45,7 +65,7 @@ def run_server(settings: Settings) -> Iterator[RunningServer]:
     port = sock.getsockname()[1]
     app = create_app(settings)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
+    server = _TestServer(config)
     holder: dict[str, Any] = {}
 
     def _run() -> None:
@@ -66,6 +86,7 @@ def run_server(settings: Settings) -> Iterator[RunningServer]:
         yield RunningServer(f"http://127.0.0.1:{port}", settings, app.state.runtime, holder["loop"])
     finally:
         server.should_exit = True
+        holder["loop"].call_soon_threadsafe(server._stop.set)
         thread.join(timeout=30)
         sock.close()
 
