@@ -27,6 +27,27 @@ from tests.support.server import (
 )
 
 POSTGRES_URL = os.environ.get("LOCALPORTONE_TEST_POSTGRES_URL")
+
+
+def _share_default_ssl_context() -> None:
+    """The official SDK builds ~50 httpx clients per PortOneClient, each loading the CA bundle (~60 ms): tests
+    reuse one default SSL context instead (every test talks plain HTTP to 127.0.0.1 anyway)."""
+    import functools
+
+    import httpx._transports.default as transports
+
+    original = transports.create_ssl_context
+    shared = functools.cache(lambda: original())
+
+    def create_ssl_context(verify: object = True, cert: object = None, trust_env: bool = True) -> object:
+        if verify is True and cert is None and trust_env:
+            return shared()
+        return original(verify=verify, cert=cert, trust_env=trust_env)  # type: ignore[arg-type]
+
+    transports.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+
+
+_share_default_ssl_context()
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL else ["sqlite"]
 
 
@@ -113,8 +134,12 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[RunningServer]:
+    from localportone.pg.registry import SANDBOX_OVERRIDES
+
+    SANDBOX_OVERRIDES.clear()  # forced PG outcomes live in process memory: none may leak between tests
     with run_server(settings) as running:
         yield running
+    SANDBOX_OVERRIDES.clear()
 
 
 @pytest.fixture

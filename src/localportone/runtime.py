@@ -33,6 +33,9 @@ class Runtime:
 
     @classmethod
     async def open(cls, settings: Settings, *, seed: bool = True) -> Runtime:
+        from localportone.stores.service import forget_caches
+
+        forget_caches()
         db = Database.connect(settings.database_url)
         clock = Clock(settings.clock_cache_seconds)
         transactions = Transactions(db, clock)
@@ -58,7 +61,8 @@ class Runtime:
 
 def build_jobs(runtime: Runtime) -> list[Job]:
     """The background jobs of every domain that has one (webhook delivery, due schedules, ...)."""
+    from localportone.payments import job as payments
     from localportone.schedules import job as schedules
     from localportone.webhooks import job as webhooks
 
-    return [*webhooks.jobs(runtime), *schedules.jobs(runtime)]
+    return [*webhooks.jobs(runtime), *schedules.jobs(runtime), *payments.jobs(runtime)]

@@ -14,6 +14,11 @@ from localportone.stores.models import Channel, ChannelGroup, ChannelGroupMember
 _store_merchant: dict[str, str] = {}
 
 
+def forget_caches() -> None:
+    """Drop what this process remembers about stores (a new runtime may sit on another database)."""
+    _store_merchant.clear()
+
+
 @dataclass(frozen=True)
 class ChannelInfo:
     """A channel as the payment domains see it (``SelectedChannel`` on the wire)."""
