@@ -128,3 +128,7 @@ def openapi() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

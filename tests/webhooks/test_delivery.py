@@ -80,6 +80,7 @@ def test_payment_webhooks_are_valid_payment_webhook_objects(
     assert server.call(read_many) == {(TEST_STORE_ID, "order-2"): [hook], (TEST_STORE_ID, "none"): []}
 
 
+@pytest.mark.slow
 def test_retries_follow_the_schedule_on_the_sandbox_clock(
     server: RunningServer, client: httpx.Client, receiver: Receiver, emit: Emit
 ) -> None:
@@ -214,6 +215,9 @@ def test_no_url_means_nothing_sent_and_nothing_recorded(
 def test_two_active_secrets_sign_twice(
     server: RunningServer, client: httpx.Client, receiver: Receiver, emit: Emit
 ) -> None:
+    emit("Transaction.Paid", "order-before-rotation")
+    receiver.wait_for(1)
+    receiver.requests.clear()
     new_secret = "whsec_" + "bmV3LXNlY3JldC1mb3Itcm90YXRpb24tdGVzdHMtMTIzNA=="
     put = client.put(f"/_sandbox/stores/{TEST_STORE_ID}/webhook",
                      json={"testSecrets": [TEST_WEBHOOK_SECRET, new_secret]})
@@ -223,6 +227,13 @@ def test_two_active_secrets_sign_twice(
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     for secret in (TEST_WEBHOOK_SECRET, new_secret):
         sdk_webhook.verify(secret, request.text, request.headers)
+    # Only the new one: the old secret no longer verifies, right away.
+    client.put(f"/_sandbox/stores/{TEST_STORE_ID}/webhook", json={"testSecret": new_secret})
+    emit("Transaction.Paid", "order-after-rotation")
+    latest = receiver.wait_for(2)[-1]
+    sdk_webhook.verify(new_secret, latest.text, latest.headers)
+    with pytest.raises(sdk_webhook.WebhookVerificationError):
+        sdk_webhook.verify(TEST_WEBHOOK_SECRET, latest.text, latest.headers)
 
 
 def test_redirects_are_not_followed(

@@ -34,6 +34,7 @@ def _wait_arrival(receiver: Receiver, count: int = 1) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_stop_releases_attempts_still_in_flight(
     server: RunningServer, client: httpx.Client, receiver: Receiver, emit: Emit, monkeypatch: pytest.MonkeyPatch
 ) -> None:

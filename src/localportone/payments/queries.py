@@ -42,11 +42,8 @@ def _page(number: int | None, size: int | None) -> Page:
 
 async def _present(uow: UnitOfWork, rows: list[TransactionRow]) -> list[dict[str, Any]]:
     cancellations = await repository.cancellations_of(uow.session, [r.id for r in rows])
-    out = []
-    for row in rows:
-        hooks = await webhooks.payment_webhooks(uow, row.store_id, row.payment_id)
-        out.append(presenter.payment(row, cancellations[row.id], hooks))
-    return out
+    hooks = await webhooks.payments_webhooks(uow, [(r.store_id, r.payment_id) for r in rows])
+    return [presenter.payment(row, cancellations[row.id], hooks[(row.store_id, row.payment_id)]) for row in rows]
 
 
 async def _check_expiry(uow: UnitOfWork, store_ids: list[str] | None) -> None:

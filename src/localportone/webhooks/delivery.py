@@ -256,6 +256,10 @@ class Deliverer:
         self._secrets[(store_id, is_test)] = (time.monotonic() + SECRET_CACHE_SECONDS, tuple(out))
         return tuple(out)
 
+    def forget_secrets(self) -> None:
+        """A store's secrets changed in this process: sign with the new ones from the next attempt on."""
+        self._secrets.clear()
+
     async def release(self, claimed: Sequence[Claimed]) -> None:
         """Give back leases of attempts that were not made (shutdown): they are due again at once."""
         by_token: dict[str, list[str]] = {}

@@ -47,8 +47,7 @@ class WebhookJob:
         self._changed.set()
 
     def _stopping(self) -> bool:
-        # The runner has no public flag yet; its stop() sets this before waking the jobs.
-        return bool(getattr(self.runner, "_stopping", False))
+        return self.runner.stopping
 
     async def run_once(self) -> int:
         concurrency = self.deliverer.config.concurrency

@@ -172,6 +172,7 @@ async def put_store_webhook(request: Request, storeId: str) -> Response:
                 stores.add_webhook_secret(uow.session, store.store_id, secret, uow.now, is_test=True)
         await uow.session.flush()
         view = await _store_webhook_view(uow.session, store.store_id)
+        uow.after_commit(_deliverer(request).forget_secrets)
     return ok(view)
 
 

@@ -31,6 +31,11 @@ class JobRunner:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called: a job may use it to release what it claimed instead of starting more."""
+        return self._stopping
+
     def wake(self, name: str | None = None) -> None:
         """Ask one job (or all) to look for work now; safe from any thread of the loop."""
         for job_name, event in self._wake.items():
