@@ -19,6 +19,7 @@ from typing import Any
 from localportone.auth.principal import StoreContext
 from localportone.billing_keys import events, presenter, repository, state
 from localportone.billing_keys.models import BillingKey, BillingKeyChannel
+from localportone.common.customers import customer_wire
 from localportone.kernel import ids
 from localportone.kernel.clock import to_wire
 from localportone.kernel.uow import Transactions, UnitOfWork, keep_changes
@@ -93,7 +94,7 @@ async def prepare_issue(uow: UnitOfWork, store: StoreContext, body: IssueBilling
     if body.method.card is None:
         raise InvalidRequestError("method.card is required: only cards can be issued through the API")
     state.check_card_format(body.method.card.credential)
-    customer = presenter.customer_wire(body.customer)
+    customer = customer_wire(body.customer)
     group = None
     if body.channel_key is not None:
         channel = await stores.find_channel(uow.session, store.store_id, body.channel_key)

@@ -9,42 +9,6 @@ from localportone.billing_keys import state
 from localportone.billing_keys.models import BillingKey, BillingKeyChannel
 from localportone.kernel.clock import to_wire
 from localportone.pg.connector import CardInfo
-from localportone.wire import CustomerInput
-from localportone.wire.errors import InvalidRequestError
-
-
-def customer_wire(customer: CustomerInput | None) -> dict[str, Any]:
-    """``CustomerInput`` → ``Customer``: a separated name becomes ``"first last"``, the address ``SEPARATED``."""
-    if customer is None:
-        return {}
-    out: dict[str, Any] = {}
-    if customer.id is not None:
-        out["id"] = customer.id
-    if customer.name is not None:
-        full, separated = customer.name.full, customer.name.separated
-        if (full is None) == (separated is None):
-            raise InvalidRequestError("customer.name: give exactly one of full or separated")
-        out["name"] = full if full is not None else f"{separated.first} {separated.last}"  # type: ignore[union-attr]
-    for attr, key in (("birth_year", "birthYear"), ("birth_month", "birthMonth"), ("birth_day", "birthDay"),
-                      ("gender", "gender"), ("email", "email"), ("phone_number", "phoneNumber")):
-        value = getattr(customer, attr)
-        if value is not None:
-            out[key] = value
-    if customer.address is not None:
-        address = customer.address
-        wire: dict[str, Any] = {
-            "type": "SEPARATED",
-            "oneLine": f"{address.address_line1} {address.address_line2}",
-            "addressLine1": address.address_line1,
-            "addressLine2": address.address_line2,
-        }
-        for attr in ("city", "province", "country"):
-            if getattr(address, attr) is not None:
-                wire[attr] = getattr(address, attr)
-        out["address"] = wire
-    if customer.zipcode is not None:
-        out["zipcode"] = customer.zipcode
-    return out
 
 
 def card_wire(card: CardInfo) -> dict[str, Any]:

@@ -7,42 +7,8 @@ from typing import Any
 
 from localportone.kernel.clock import to_wire
 from localportone.pg.connector import CardInfo, VirtualAccountIssued
-from localportone.wire import CustomerInput, PaymentProduct
+from localportone.wire import PaymentProduct
 from localportone.wire.errors import InvalidRequestError
-
-
-def customer(value: CustomerInput | None) -> dict[str, Any]:
-    """``CustomerInput`` → ``Customer`` (§16 items 29-30); ``{}`` when absent."""
-    if value is None:
-        return {}
-    out: dict[str, Any] = {}
-    if value.id is not None:
-        out["id"] = value.id
-    if value.name is not None:
-        full, separated = value.name.full, value.name.separated
-        if (full is None) == (separated is None):
-            raise InvalidRequestError("customer.name: give exactly one of full or separated")
-        out["name"] = full if full is not None else f"{separated.first} {separated.last}"  # type: ignore[union-attr]
-    for key, attr in (("birthYear", "birth_year"), ("birthMonth", "birth_month"), ("birthDay", "birth_day"),
-                      ("gender", "gender"), ("email", "email"), ("phoneNumber", "phone_number")):
-        item = getattr(value, attr)
-        if item is not None:
-            out[key] = item
-    if value.address is not None:
-        a = value.address
-        address: dict[str, Any] = {
-            "type": "SEPARATED",
-            "oneLine": f"{a.address_line1} {a.address_line2}",
-            "addressLine1": a.address_line1,
-            "addressLine2": a.address_line2,
-        }
-        for key, item in (("city", a.city), ("province", a.province), ("country", a.country)):
-            if item is not None:
-                address[key] = item
-        out["address"] = address
-    if value.zipcode is not None:
-        out["zipcode"] = value.zipcode
-    return out
 
 
 def products(value: list[PaymentProduct] | None) -> list[dict[str, Any]] | None:

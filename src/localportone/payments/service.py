@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localportone.auth.principal import StoreContext
+from localportone.common.customers import customer_wire
 from localportone.kernel import ids
 from localportone.kernel.clock import to_wire
 from localportone.kernel.uow import UnitOfWork, keep_changes
@@ -143,7 +144,7 @@ def _order(body: InstantPaymentInput | BillingKeyPaymentInput, customer: dict[st
         order_name=body.order_name,
         amounts=_amounts(body.amount),
         currency=body.currency,
-        customer=inputs.customer(body.customer) if body.customer is not None or customer is None else customer,
+        customer=customer_wire(body.customer) if body.customer is not None or customer is None else customer,
         custom_data=body.custom_data,
         country=body.country,
         products=inputs.products(body.products),
@@ -448,7 +449,7 @@ async def create_ready_payment(uow: UnitOfWork, store: StoreContext, payment_id:
         raise InvalidRequestError("orderName must not be empty")
     credential = _credential(card)
     order = Order(order_name=order_name, amounts=_amounts(amount), currency=currency,
-                  customer=inputs.customer(customer), custom_data=custom_data,
+                  customer=customer_wire(customer), custom_data=custom_data,
                   notice_urls=inputs.notice_urls(notice_urls), installment_month=card.installment_month)
     route = await _route(uow, store, payment_id, channel_key, None)
     locked = await _start_attempt(uow, store, payment_id, order, route, limits=limits, client_ip=client_ip,

@@ -4,36 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from localportone.common.customers import customer_wire as common_customer_wire
 from localportone.kernel.clock import to_wire
 from localportone.schedules.models import PaymentScheduleRow
 from localportone.schedules.state import Status
+from localportone.wire import CustomerInput
 
 
 def customer_wire(customer_input: dict[str, Any] | None) -> dict[str, Any]:
-    """``CustomerInput`` → ``Customer``: one-string name ("first last"), SEPARATED address with its one line."""
-    source = customer_input or {}
-    out: dict[str, Any] = {}
-    for key in ("id", "birthYear", "birthMonth", "birthDay", "gender", "email", "phoneNumber", "zipcode"):
-        if source.get(key) is not None:
-            out[key] = source[key]
-    name = source.get("name") or {}
-    if name.get("full") is not None:
-        out["name"] = name["full"]
-    elif name.get("separated") is not None:
-        out["name"] = f"{name['separated']['first']} {name['separated']['last']}"
-    address = source.get("address")
-    if address:
-        wire: dict[str, Any] = {
-            "type": "SEPARATED",
-            "oneLine": f"{address['addressLine1']} {address['addressLine2']}",
-            "addressLine1": address["addressLine1"],
-            "addressLine2": address["addressLine2"],
-        }
-        for key in ("city", "province", "country"):
-            if address.get(key) is not None:
-                wire[key] = address[key]
-        out["address"] = wire
-    return out
+    """The stored ``CustomerInput`` (validated when the schedule was created) → ``Customer``."""
+    return common_customer_wire(CustomerInput.model_validate(customer_input) if customer_input else None)
 
 
 def schedule_wire(row: PaymentScheduleRow) -> dict[str, Any]:
