@@ -237,3 +237,15 @@ def test_a_schedule_runs_within_a_second_of_becoming_due(client: httpx.Client, b
 def test_a_past_time_to_pay_runs_at_once(client: httpx.Client, billing_key: str) -> None:
     schedule_id = scheduled_id(client, "order-past", billing_key, PAST)
     wait_status(client, schedule_id, "SUCCEEDED", timeout=3)
+
+
+def test_scheduled_payments_use_the_configured_attempt_limit(database_url: str) -> None:
+    """LOCALPORTONE_MAX_TRANSACTION_COUNT applies to scheduled charges as to direct ones."""
+    from localportone.kernel.config import Settings
+    from localportone.schedules.job import job_of
+    from tests.support.server import TEST_API_SECRET, TEST_STORE_ID, run_server
+
+    settings = Settings(database_url=database_url, api_secret=TEST_API_SECRET, store_id=TEST_STORE_ID,
+                        max_transaction_count=3, run_jobs=False)
+    with run_server(settings) as running:
+        assert job_of(running.runtime).limits.max_transaction_count == 3

@@ -13,6 +13,7 @@ from localportone.http.context import acting_store, begin, store_filter, transac
 from localportone.http.parsing import parse_body, parse_query_body
 from localportone.http.responses import ok
 from localportone.http.routing import PortOneRoute
+from localportone.payments.common import Limits
 from localportone.wire import (
     ConfirmBillingKeyBody,
     ConfirmBillingKeyIssueAndPayBody,
@@ -75,7 +76,9 @@ async def confirm_billing_key_issue_and_pay(request: Request) -> Response:
     body = await parse_body(request, ConfirmBillingKeyIssueAndPayBody)
     async with begin(request) as uow:
         store = await acting_store(request, uow, body.store_id)
-        result = await service.confirm_billing_key_issue_and_pay(uow, store, body, client_ip=_client_ip(request))
+        result = await service.confirm_billing_key_issue_and_pay(
+            uow, store, body, client_ip=_client_ip(request),
+            limits=Limits.from_settings(request.app.state.runtime.settings))
     return ok(result)
 
 

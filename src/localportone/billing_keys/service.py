@@ -28,6 +28,7 @@ from localportone.billing_keys.issuance import (
 from localportone.billing_keys.models import BillingKey, BillingKeyChannel
 from localportone.kernel.clock import to_wire
 from localportone.kernel.uow import UnitOfWork
+from localportone.payments.common import Limits
 from localportone.pg import connector as pg
 from localportone.pg.connector import CardInfo
 from localportone.pg.registry import get_connector
@@ -284,7 +285,8 @@ async def confirm_billing_key(uow: UnitOfWork, store: StoreContext, body: Confir
 
 async def confirm_billing_key_issue_and_pay(uow: UnitOfWork, store: StoreContext,
                                             body: ConfirmBillingKeyIssueAndPayBody, *,
-                                            client_ip: str = "127.0.0.1") -> dict[str, Any]:
+                                            client_ip: str = "127.0.0.1",
+                                            limits: Limits | None = None) -> dict[str, Any]:
     """``POST /billing-keys/confirm-issue-and-pay``: confirm the key, then pay the checkout's first payment.
 
     A PG refusal of the payment keeps the key ISSUED (the payment is FAILED) and answers ``PG_PROVIDER``.
@@ -327,7 +329,7 @@ async def confirm_billing_key_issue_and_pay(uow: UnitOfWork, store: StoreContext
     if body.skip_webhook is not None:
         request["skipWebhook"] = body.skip_webhook
     pay_input = BillingKeyPaymentInput.model_validate(request)
-    await pay_with_billing_key(uow, store, payment["paymentId"], pay_input, client_ip=client_ip)
+    await pay_with_billing_key(uow, store, payment["paymentId"], pay_input, client_ip=client_ip, limits=limits)
     return {"billingKey": row.billing_key, "paymentId": payment["paymentId"]}
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from localportone.kernel.clock import wall_now
 from localportone.kernel.uow import Transactions
+from localportone.payments.common import Limits
 from localportone.schedules import service
 from localportone.schedules.repository import Claim
 from localportone.schedules.service import RunOutcome
@@ -70,8 +71,10 @@ class ScheduleJob:
     name = JOB_NAME
 
     def __init__(self, transactions: Transactions, *, concurrency: int, poll_seconds: float,
-                 lease: timedelta = DEFAULT_LEASE, wall: Callable[[], datetime] = wall_now) -> None:
+                 lease: timedelta = DEFAULT_LEASE, wall: Callable[[], datetime] = wall_now,
+                 limits: Limits | None = None) -> None:
         self.transactions = transactions
+        self.limits = limits or Limits()
         self.concurrency = max(1, concurrency)
         self.batch = self.concurrency * 2
         self.poll_seconds = poll_seconds
@@ -152,7 +155,7 @@ class ScheduleJob:
         try:
             try:
                 async with self.transactions.begin() as uow:
-                    return await service.run_claimed_schedule(uow, claim)
+                    return await service.run_claimed_schedule(uow, claim, limits=self.limits)
             except service.RunRejected as rejected:  # rolled back; the schedule alone records the failure
                 async with self.transactions.begin() as uow:
                     return await service.fail_claimed_schedule(uow, claim, rejected.result)
@@ -173,7 +176,7 @@ def build(runtime: Runtime) -> ScheduleJob:
     lease = timedelta(seconds=float(runtime.settings.extra.get("schedule_lease_seconds",
                                                                DEFAULT_LEASE.total_seconds())))
     return ScheduleJob(runtime.transactions, concurrency=concurrency, poll_seconds=runtime.settings.job_poll_seconds,
-                       lease=lease)
+                       lease=lease, limits=Limits.from_settings(runtime.settings))
 
 
 def job_of(runtime: Runtime) -> ScheduleJob:

@@ -30,6 +30,7 @@ from localportone.auth.principal import StoreContext
 from localportone.kernel import ids
 from localportone.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from localportone.kernel.uow import UnitOfWork
+from localportone.payments.common import Limits
 from localportone.schedules import presenter, repository
 from localportone.schedules.models import PaymentScheduleRow
 from localportone.schedules.repository import Claim, Search
@@ -247,7 +248,7 @@ class RunRejected(Exception):
         self.result = result
 
 
-async def run_claimed_schedule(uow: UnitOfWork, claim: Claim) -> RunOutcome | None:
+async def run_claimed_schedule(uow: UnitOfWork, claim: Claim, *, limits: Limits | None = None) -> RunOutcome | None:
     """Make the claimed schedule's payment and complete the schedule, in this one unit of work.
 
     ``None`` when the claim was lost (the lease ran out and another process took the schedule over). Raises
@@ -256,7 +257,7 @@ async def run_claimed_schedule(uow: UnitOfWork, claim: Claim) -> RunOutcome | No
     row = await _claimed_row(uow, claim)
     if row is None:
         return None
-    result = await _charge(uow, row)
+    result = await _charge(uow, row, limits)
     _complete(row, result, uow.now)
     return RunOutcome(row.id, result)
 
@@ -305,7 +306,7 @@ async def _claimed_row(uow: UnitOfWork, claim: Claim) -> PaymentScheduleRow | No
     return row
 
 
-async def _charge(uow: UnitOfWork, row: PaymentScheduleRow) -> RunResult:
+async def _charge(uow: UnitOfWork, row: PaymentScheduleRow, limits: Limits | None) -> RunResult:
     from localportone.payments import service as payments
 
     store = StoreContext(row.merchant_id, row.store_id)
@@ -319,7 +320,7 @@ async def _charge(uow: UnitOfWork, row: PaymentScheduleRow) -> RunResult:
             return RunResult(Status.FAILED, reason=f"the run was interrupted {row.run_count - 1} times")
     body = BillingKeyPaymentInput.model_validate(row.payment_input)
     try:
-        await payments.pay_with_billing_key(uow, store, row.payment_id, body, schedule_id=row.id)
+        await payments.pay_with_billing_key(uow, store, row.payment_id, body, schedule_id=row.id, limits=limits)
     except PgProviderError as exc:
         result = RunResult(Status.FAILED, reason=exc.message, pg_code=exc.pg_code, pg_message=exc.pg_message)
         if getattr(exc, "_keep_changes", False):
