@@ -102,6 +102,8 @@ class TransactionRow(Base):
     card_owner_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     pg_tx_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: ``Dispute`` wire objects (chargebacks), oldest first; only the sandbox creates them.
+    disputes: Mapped[list[dict[str, Any]] | None] = mapped_column(Document, nullable=True)
     pg_response: Mapped[str | None] = mapped_column(Text, nullable=True)
     receipt_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -154,7 +154,7 @@ def _status_fields(out: dict[str, Any], tx: TransactionRow, cancellations: Seque
         _put(out, "pgResponse", tx.pg_response)
         _put(out, "receiptUrl", tx.receipt_url)
         if not as_transaction:
-            out["disputes"] = []
+            out["disputes"] = list(tx.disputes or [])
             if cancellations:  # requested or failed ones (§16 item 38)
                 out["cancellations"] = [cancellation(c) for c in cancellations]
     elif status == state.FAILED:

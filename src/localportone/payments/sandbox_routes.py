@@ -53,6 +53,12 @@ class CancellationResultBody(WireModel):
     pg_message: StrictStr | None = None
 
 
+class DisputeBody(WireModel):
+    store_id: StrictStr | None = None
+    reason: StrictStr | None = None
+    pg_dispute_id: StrictStr | None = None
+
+
 class ExpireBody(WireModel):
     store_id: StrictStr | None = None
 
@@ -123,3 +129,28 @@ async def expire_virtual_accounts(request: Request) -> Response:
         _, store_ids = await store_filter(request, uow, body.store_id)
         count = await service.expire_due_virtual_accounts(uow, store_ids)
     return ok({"expiredCount": count})
+
+
+@router.post("/{paymentId}/disputes")
+async def create_dispute(request: Request, paymentId: str) -> Response:
+    """The card company opens a dispute (chargeback): ``Transaction.DisputeCreated``; the status is unchanged."""
+    from localportone.payments import disputes
+
+    body = await parse_body(request, DisputeBody)
+    async with begin(request) as uow:
+        store = await acting_store(request, uow, request.query_params.get("storeId") or body.store_id)
+        dispute = await disputes.create_dispute(uow, store, paymentId, reason=body.reason or "chargeback",
+                                                pg_dispute_id=body.pg_dispute_id)
+    return ok({"dispute": dispute})
+
+
+@router.post("/{paymentId}/disputes/{pgDisputeId}/resolve")
+async def resolve_dispute(request: Request, paymentId: str, pgDisputeId: str) -> Response:
+    """The dispute is settled: ``Transaction.DisputeResolved``."""
+    from localportone.payments import disputes
+
+    body = await parse_body(request, DisputeBody)
+    async with begin(request) as uow:
+        store = await acting_store(request, uow, request.query_params.get("storeId") or body.store_id)
+        dispute = await disputes.resolve_dispute(uow, store, paymentId, pgDisputeId)
+    return ok({"dispute": dispute})
