@@ -154,3 +154,26 @@ async def resolve_dispute(request: Request, paymentId: str, pgDisputeId: str) ->
         store = await acting_store(request, uow, request.query_params.get("storeId") or body.store_id)
         dispute = await disputes.resolve_dispute(uow, store, paymentId, pgDisputeId)
     return ok({"dispute": dispute})
+
+
+async def _settle(request: Request, paymentId: str, approve: bool) -> Response:
+    from localportone.payments.pending import settle_pending_payment
+
+    body = await parse_body(request, CancellationResultBody)
+    async with begin(request) as uow:
+        store = await acting_store(request, uow, request.query_params.get("storeId") or body.store_id)
+        payment = await settle_pending_payment(uow, store, paymentId, approve=approve, pg_code=body.pg_code,
+                                               pg_message=body.pg_message)
+    return ok({"payment": payment})
+
+
+@router.post("/{paymentId}/approve")
+async def approve_pending_payment(request: Request, paymentId: str) -> Response:
+    """The PG approves a PAY_PENDING payment: PAID, ``Transaction.Paid`` (ASYNC_PAY_APPROVED)."""
+    return await _settle(request, paymentId, True)
+
+
+@router.post("/{paymentId}/reject")
+async def reject_pending_payment(request: Request, paymentId: str) -> Response:
+    """The PG refuses a PAY_PENDING payment: FAILED, ``Transaction.Failed`` (ASYNC_PAY_FAILED)."""
+    return await _settle(request, paymentId, False)
