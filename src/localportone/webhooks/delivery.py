@@ -36,7 +36,7 @@ from localportone.kernel import ids
 from localportone.kernel.clock import wall_now
 from localportone.kernel.uow import Transactions, UnitOfWork
 from localportone.stores import service as stores
-from localportone.webhooks import repository, signing, state
+from localportone.webhooks import http1, repository, signing, state
 from localportone.webhooks.models import FAILED_UNEXPECTED_ERROR, PENDING, SUCCEEDED
 from localportone.webhooks.repository import ClaimedRow
 
@@ -66,10 +66,11 @@ class DeliveryConfig:
     lease_seconds: float = 60.0
     timeout_seconds: float = 30.0
     jitter: str = "none"
-    #: The in-flight requests are spread over this many clients (0: one per in-flight request). httpx's
-    #: connection pool does work proportional to its size on every request (bench/README.md), so many one-connection
-    #: clients cost far less CPU than one large pool; the price is that a client alternating between receivers
-    #: reconnects, which matters little for the usual one URL per store.
+    #: The in-flight ``https://`` requests are spread over this many httpx clients (0: one per in-flight request;
+    #: ``http://`` ones share the keep-alive pool of ``http1``). httpx's connection pool does work proportional to
+    #: its size on every request (bench/README.md), so many one-connection clients cost far less CPU than one large
+    #: pool; the price is that a client alternating between receivers reconnects, which matters little for the
+    #: usual one URL per store.
     client_shards: int = 0
 
     @classmethod
@@ -200,6 +201,8 @@ class Deliverer:
         self._jitter = state.jitter_policy(self.config.jitter)
         self._claims = itertools.count(1)
         self._clients: _Clients | None = None
+        #: ``http://`` URLs go through this pool (far less CPU per request than httpx); ``https://`` through httpx.
+        self._plain = http1.Pool(max_idle=self.config.concurrency, max_body=MAX_RESPONSE_BYTES)
         self._secrets: dict[tuple[str, bool], tuple[float, tuple[bytes, ...]]] = {}
         #: Set by the job: the waker registered (weakly) for this runtime's database.
         self.waker: Any = None
@@ -289,21 +292,18 @@ class Deliverer:
         started = time.perf_counter()
         outcome = Outcome(claimed, FAILED_UNEXPECTED_ERROR, headers, requested_at, 0)
         try:
-            with self._http().lease() as client:
-                async with client.stream("POST", row.url, content=body, headers=headers) as response:
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in response.aiter_bytes():
-                        chunks.append(chunk)
-                        size += len(chunk)
-                        if size >= MAX_RESPONSE_BYTES:
-                            break
-            outcome.status_code = response.status_code
-            outcome.result = state.result_of(response.status_code)
+            target = http1.plain_http_target(row.url)
+            if target is not None:
+                plain = await self._plain.post(target, headers, body, timeout=self.config.timeout_seconds)
+                status, raw_headers, content = plain.status_code, plain.headers, plain.body
+            else:
+                status, raw_headers, content = await self._post_httpx(row.url, headers, body)
+            outcome.status_code = status
+            outcome.result = state.result_of(status)
             outcome.response_headers = [  # as received (names in their own case)
-                [k.decode("latin-1"), v[:MAX_RESPONSE_BYTES].decode("latin-1")] for k, v in response.headers.raw
+                [k.decode("latin-1"), v[:MAX_RESPONSE_BYTES].decode("latin-1")] for k, v in raw_headers
             ]
-            outcome.response_body = b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
+            outcome.response_body = content[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
             outcome.responded_at = self.transactions.clock.now()
         except asyncio.CancelledError:
             raise
@@ -318,6 +318,20 @@ class Deliverer:
             claimed.number, row.max_executions, outcome.duration_ms,
         )
         return outcome
+
+    async def _post_httpx(self, url: str, headers: dict[str, str],
+                          body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """``https://`` and unusual URLs: status, raw headers and the first ``MAX_RESPONSE_BYTES`` of the body."""
+        with self._http().lease() as client:
+            async with client.stream("POST", url, content=body, headers=headers) as response:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size >= MAX_RESPONSE_BYTES:
+                        break
+        return response.status_code, list(response.headers.raw), b"".join(chunks)[:MAX_RESPONSE_BYTES]
 
     async def _record_in(self, uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
         deliveries: list[dict[str, Any]] = []
@@ -367,6 +381,8 @@ class Deliverer:
             await asyncio.sleep(0.02)
 
     async def aclose(self) -> None:
+        await self._plain.aclose()
+        self._plain = http1.Pool(max_idle=self.config.concurrency, max_body=MAX_RESPONSE_BYTES)
         clients, self._clients = self._clients, None
         if clients is not None:
             await clients.aclose()
