@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
+from localportone.common.cards import check_card_format as common_check_card_format
 from localportone.wire import CardCredential
 from localportone.wire.errors import (
     BillingKeyAlreadyDeletedError,
@@ -30,14 +31,7 @@ VISIBLE: Final = frozenset({ISSUED, DELETED})
 
 def check_card_format(card: CardCredential, field: str = "method.card.credential") -> None:
     """Format errors are the caller's (400); whether the card is good is the PG's call (502 ``PG_PROVIDER``)."""
-    if not card.number or not card.number.isascii() or not card.number.isdigit():
-        raise InvalidRequestError(f"{field}.number must consist of digits only")
-    month = card.expiry_month
-    if not (len(month) == 2 and month.isascii() and month.isdigit() and 1 <= int(month) <= 12):
-        raise InvalidRequestError(f"{field}.expiryMonth must be two digits from 01 to 12")
-    year = card.expiry_year
-    if not (len(year) == 2 and year.isascii() and year.isdigit()):
-        raise InvalidRequestError(f"{field}.expiryYear must be two digits")
+    common_check_card_format(card.number, card.expiry_year, card.expiry_month, field)
 
 
 def check_channel_choice(channel_key: str | None, channel_group_id: str | None) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final, TypeVar
 
+from localportone.common.cards import check_card_format  # noqa: F401  (part of the payment rules)
 from localportone.kernel.money import round_half_up_div, supply_of, vat_of
 from localportone.wire.errors import (
     AlreadyPaidError,
@@ -92,17 +93,6 @@ def pick_by_ratio(members: Sequence[tuple[T, int]], seed: str) -> T | None:
             return member
         point -= ratio
     return weighted[-1][0]  # pragma: no cover - unreachable: point < total
-
-
-def check_card_format(number: str, expiry_year: str, expiry_month: str) -> None:
-    """Pure format errors are the API's (400); everything needing the issuer's opinion goes to the PG."""
-    if not number or not (number.isascii() and number.isdigit()):
-        raise InvalidRequestError("method.card.credential.number must contain digits only")
-    if len(expiry_year) != 2 or not (expiry_year.isascii() and expiry_year.isdigit()):
-        raise InvalidRequestError("method.card.credential.expiryYear must be two digits")
-    if (len(expiry_month) != 2 or not (expiry_month.isascii() and expiry_month.isdigit())
-            or not 1 <= int(expiry_month) <= 12):
-        raise InvalidRequestError("method.card.credential.expiryMonth must be two digits from 01 to 12")
 
 
 def check_pre_registration(
