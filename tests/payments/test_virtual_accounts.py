@@ -26,7 +26,7 @@ def test_the_running_job_expires_accounts_when_the_clock_moves(database_url: str
 
     from sqlalchemy import select
 
-    from localportone.payments.models import TransactionRow
+    from localportone.payments.models import transactions_table
     from tests.support.server import TEST_API_SECRET, make_client, run_server
 
     settings = Settings(database_url=database_url, api_secret=TEST_API_SECRET, store_id=TEST_STORE_ID,
@@ -39,8 +39,8 @@ def test_the_running_job_expires_accounts_when_the_clock_moves(database_url: str
 
         async def stored_status() -> str:
             async with running.runtime.transactions.begin(write=False) as uow:
-                rows = await uow.session.scalars(select(TransactionRow.status)
-                                                 .where(TransactionRow.payment_id == payment_id))
+                rows = await uow.session.scalars(select(transactions_table.c.status)
+                                                 .where(transactions_table.c.payment_id == payment_id))
                 return rows.one()
 
         _advance(c, 2 * 3600)

@@ -146,7 +146,7 @@ def test_a_pending_schedule_follows_its_payment_when_the_pg_settles_it(
         quiet: httpx.Client, quiet_server: RunningServer, quiet_channel: str) -> None:
     from sqlalchemy import update
 
-    from localportone.payments.models import TransactionRow
+    from localportone.payments.models import transactions_table
 
     key = issued_key(quiet, quiet_channel, PENDING_CARD)
     settles = scheduled_id(quiet, "order-settles", key, PAST)
@@ -155,7 +155,8 @@ def test_a_pending_schedule_follows_its_payment_when_the_pg_settles_it(
 
     async def pg_approves_later() -> None:  # what the payments domain does when the PG approves
         async with quiet_server.runtime.transactions.begin() as uow:
-            await uow.session.execute(update(TransactionRow).where(TransactionRow.payment_id == "order-settles")
+            t = transactions_table
+            await uow.session.execute(update(t).where(t.c.payment_id == "order-settles")
                                       .values(status="PAID", paid_at=uow.now))
 
     quiet_server.call(pg_approves_later)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from localportone.kernel.config import Settings
-from localportone.payments.models import TransactionRow
+from localportone.payments.models import transactions_table
 from localportone.schedules.models import PaymentScheduleRow
 from tests.schedules.helpers import advance, at, issued_key, scheduled_id, server_now, wait_for
 from tests.support.server import RunningServer
@@ -82,12 +82,13 @@ def test_two_workers_run_500_due_schedules_exactly_once(postgres_settings: Setti
     assert "Traceback" not in logs, logs
 
     async def outcome() -> tuple[dict[str, str], dict[str | None, int]]:
+        t = transactions_table.c
         async with quiet_server.runtime.transactions.begin(write=False) as uow:
             statuses = dict((await uow.session.execute(
                 select(PaymentScheduleRow.id, PaymentScheduleRow.status))).tuples().all())
             attempts = dict((await uow.session.execute(
-                select(TransactionRow.schedule_id, func.count()).where(TransactionRow.schedule_id.is_not(None))
-                .group_by(TransactionRow.schedule_id))).tuples().all())
+                select(t.schedule_id, func.count()).where(t.schedule_id.is_not(None))
+                .group_by(t.schedule_id))).tuples().all())
             return statuses, attempts
 
     statuses, attempts = quiet_server.call(outcome)

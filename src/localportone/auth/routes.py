@@ -18,7 +18,7 @@ router = APIRouter(route_class=PortOneRoute, tags=["auth"])
 async def login_via_api_secret(request: Request) -> Response:
     body = await parse_body(request, LoginViaApiSecretBody)
     async with begin(request) as uow:
-        pair = await authenticator(request).login_via_api_secret(uow.session, body.api_secret, uow.now)
+        pair = await authenticator(request).login_via_api_secret(uow, body.api_secret)
     return ok({"accessToken": pair.access_token, "refreshToken": pair.refresh_token})
 
 
@@ -26,5 +26,5 @@ async def login_via_api_secret(request: Request) -> Response:
 async def refresh_token(request: Request) -> Response:
     body = await parse_body(request, RefreshTokenBody)
     async with begin(request) as uow:
-        pair = await authenticator(request).refresh_token(uow.session, body.refresh_token, uow.now)
+        pair = await authenticator(request).refresh_token(uow, body.refresh_token)
     return ok({"accessToken": pair.access_token, "refreshToken": pair.refresh_token})

@@ -97,13 +97,13 @@ async def prepare_issue(uow: UnitOfWork, store: StoreContext, body: IssueBilling
     customer = customer_wire(body.customer)
     group = None
     if body.channel_key is not None:
-        channel = await stores.find_channel(uow.session, store.store_id, body.channel_key)
+        channel = await stores.find_channel(uow, store.store_id, body.channel_key)
         if channel is None:
             raise ChannelNotFoundError(f"channel {body.channel_key} not found in store {store.store_id}")
         channels: tuple[ChannelInfo, ...] = (channel,)
     else:
         assert body.channel_group_id is not None
-        group = await stores.find_channel_group(uow.session, store.store_id, body.channel_group_id)
+        group = await stores.find_channel_group(uow, store.store_id, body.channel_group_id)
         if group is None or not group.members:
             raise ChannelNotFoundError(f"channel group {body.channel_group_id} not found in store {store.store_id}")
         channels = tuple(channel for channel, _ratio in group.members)

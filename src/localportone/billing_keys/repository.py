@@ -1,10 +1,11 @@
-"""Every query of the billing-keys domain."""
+"""Every query of the billing-keys domain. The lookup behind every billing-key payment is hand-written SQL."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from localportone.billing_keys import state
 from localportone.billing_keys.models import BillingKey, BillingKeyChannel
+from localportone.kernel.records import RecordTable
+from localportone.kernel.sql import Sql
 
 
 def add(session: AsyncSession, row: BillingKey, channels: Sequence[BillingKeyChannel]) -> None:
@@ -24,6 +27,55 @@ async def get(session: AsyncSession, store_id: str, billing_key: str, *, for_upd
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+@dataclass
+class ChargeableKey:
+    """The columns of ``billing_keys`` a payment with the key needs."""
+
+    billing_key: str
+    store_id: str
+    status: str
+    method_type: str
+    easy_pay_provider: str | None
+    card: dict[str, Any] | None
+    customer: dict[str, Any] | None
+    channel_group_id: str | None
+
+
+@dataclass
+class ChargeableChannel:
+    """The columns of ``billing_key_channels`` a payment with the key needs."""
+
+    channel_id: str
+    channel_key: str
+    channel_name: str
+    pg_provider: str
+    pg_merchant_id: str
+    channel_type: str
+    store_id: str
+    manual_confirm: bool
+    pg_billing_key: str | None
+
+
+_KEYS = RecordTable("billing_keys", ChargeableKey, kinds={"card": "json", "customer": "json"}, key=("billing_key",))
+_CHANNELS = RecordTable("billing_key_channels", ChargeableChannel, kinds={"manual_confirm": "bool"},
+                        key=("billing_key", "position"))
+_CHARGEABLE = (
+    f"SELECT {_KEYS.select('k')}, {_CHANNELS.select('c')} FROM billing_keys k "
+    "LEFT JOIN billing_key_channels c ON c.billing_key = k.billing_key AND c.outcome = ? "
+    "WHERE k.billing_key = ? AND k.store_id = ? ORDER BY c.position"
+)
+_CHANNEL_OFFSET = len(_KEYS.columns)
+
+
+async def chargeable(sql: Sql, store_id: str, billing_key: str) -> tuple[ChargeableKey, list[ChargeableChannel]] | None:
+    """The store's key and its ISSUED channels in issue order, in one statement; ``None`` without such a key."""
+    rows = await sql.all(_CHARGEABLE, state.ISSUED, billing_key, store_id)
+    if not rows:
+        return None
+    channels = [_CHANNELS.load(sql, row, _CHANNEL_OFFSET) for row in rows if row[_CHANNEL_OFFSET] is not None]
+    return _KEYS.load(sql, rows[0]), channels
 
 
 async def by_issue_token(session: AsyncSession, token: str, *, for_update: bool = False) -> BillingKey | None:

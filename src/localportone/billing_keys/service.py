@@ -96,14 +96,14 @@ async def billing_key_for_payment(uow: UnitOfWork, store: StoreContext, billing_
     Raises ``BillingKeyNotFoundError`` (404), ``BillingKeyAlreadyDeletedError`` (409) and
     ``BillingKeyNotIssuedError`` (404, a key still awaiting manual confirmation).
     """
-    row = await repository.get(uow.session, store.store_id, billing_key)
-    if row is None:
+    found = await repository.chargeable(uow.sql, store.store_id, billing_key)
+    if found is None:
         raise BillingKeyNotFoundError(f"billing key {billing_key} not found")
+    row, issued = found
     state.require_issued(row.status, billing_key)
-    issued = presenter.issued_channels(await repository.channels_of(uow.session, billing_key))
     group = None
     if row.channel_group_id is not None:
-        group = await stores.find_channel_group(uow.session, row.store_id, row.channel_group_id)
+        group = await stores.find_channel_group(uow, row.store_id, row.channel_group_id)
     return BillingKeyForPayment(
         billing_key=row.billing_key,
         channels=tuple(_channel_info(c) for c in issued),
@@ -116,7 +116,7 @@ async def billing_key_for_payment(uow: UnitOfWork, store: StoreContext, billing_
     )
 
 
-def _channel_info(channel: BillingKeyChannel) -> ChannelInfo:
+def _channel_info(channel: repository.ChargeableChannel) -> ChannelInfo:
     return ChannelInfo(
         id=channel.channel_id, key=channel.channel_key, name=channel.channel_name, pg_provider=channel.pg_provider,
         pg_merchant_id=channel.pg_merchant_id, type=channel.channel_type, store_id=channel.store_id,

@@ -29,16 +29,16 @@ async def begin(request: Request, *, write: bool = True) -> AsyncIterator[UnitOf
 
 
 async def caller(request: Request, uow: UnitOfWork) -> Principal:
-    return await authenticator(request).authenticate(uow.session, request.headers.get("authorization"), uow.now)
+    return await authenticator(request).authenticate(uow, request.headers.get("authorization"))
 
 
 async def acting_store(request: Request, uow: UnitOfWork, store_id: str | None) -> StoreContext:
     """Authenticate, then resolve ``storeId`` (query or body) to a store the caller may act on (else 403)."""
     principal = await caller(request, uow)
-    return await resolve_store(uow.session, principal, store_id)
+    return await resolve_store(uow, principal, store_id)
 
 
 async def store_filter(request: Request, uow: UnitOfWork, store_id: str | None) -> tuple[Principal, list[str] | None]:
     """For merchant-level list filters: the caller and the stores to search (``None``: all of the merchant's)."""
     principal = await caller(request, uow)
-    return principal, await resolve_store_filter(uow.session, principal, store_id)
+    return principal, await resolve_store_filter(uow, principal, store_id)

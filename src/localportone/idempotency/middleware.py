@@ -116,7 +116,7 @@ class _Idempotent:
         try:
             async with tx.begin(write=False) as uow:
                 principal = await authenticator.authenticate(
-                    uow.session, authorization.decode("latin-1") if authorization is not None else None, uow.now
+                    uow, authorization.decode("latin-1") if authorization is not None else None
                 )
         except PortOneError:
             return None

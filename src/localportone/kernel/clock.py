@@ -18,8 +18,7 @@ def wall_now() -> datetime:
 
 def to_wire(value: datetime) -> str:
     """PortOne's timestamp form: UTC with milliseconds and a ``Z``."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_wire(value: str) -> datetime:

@@ -1,12 +1,17 @@
 """Engine and session factory, the shared metadata, and column types that behave the same on SQLite and PostgreSQL.
 
 SQLite serialises writers with ``BEGIN IMMEDIATE`` on the write engine, so that two requests that read-then-write
-the same payment cannot interleave (PostgreSQL gets row locks from the repositories instead). Reads go through a
-second engine that opens deferred transactions, so that readers never queue behind writers.
+the same payment cannot interleave (PostgreSQL gets row locks from the repositories instead); inside a process the
+writers take turns in shared transactions (:mod:`.group_commit`). Reads go through a second engine that opens
+deferred transactions, so that readers never queue behind writers. SQLite runs on the event loop's thread
+(:mod:`.sqlite_inloop`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,6 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from localportone.kernel import sqlite_inloop
+from localportone.kernel.group_commit import GroupCommit
+from localportone.kernel.sql import Sql
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -78,23 +87,33 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30}, poolclass=NullPool if ":memory:" in url else None)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+    """An engine whose connections run sqlite3 on the loop's thread (:mod:`.sqlite_inloop`)."""
+    path = make_url(url).database or ":memory:"
+    engine = create_async_engine(
+        url,
+        async_creator=sqlite_inloop.creator(path, busy_timeout_ms=0 if immediate else 30000),
+        poolclass=NullPool if ":memory:" in url else None,
+    )
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        raw = conn.connection.driver_connection._conn
+        if immediate:
+            sqlite_inloop.begin_immediate(raw)
+        else:
+            raw.execute("BEGIN")
 
     return engine
+
+
+async def _pg_json_codecs(connection: Any) -> None:
+    """JSON as the SQLAlchemy-made connections have it: strings in, Python objects out."""
+    for name, prefix in (("json", b""), ("jsonb", b"\x01")):
+        await connection.set_type_codec(
+            name, schema="pg_catalog", format="binary",
+            encoder=lambda text, p=prefix: p + text.encode(),
+            decoder=lambda data, n=len(prefix): json.loads(data[n:].decode()),
+        )
 
 
 @dataclass
@@ -106,6 +125,12 @@ class Database:
     read_engine: AsyncEngine
     _writer: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
     _reader: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
+    #: SQLite: the writers of this process take turns in shared transactions (:mod:`.group_commit`).
+    _group: GroupCommit | None = field(default=None, repr=False)
+    #: Connections of :meth:`raw_reader`: idle in-loop sqlite3 connections, or an asyncpg pool (made on first use).
+    _idle_readers: list[sqlite3.Connection] = field(default_factory=list, repr=False)
+    _reader_pool: Any = field(default=None, repr=False)
+    _reader_pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def dialect(self) -> str:
@@ -120,19 +145,67 @@ class Database:
         else:
             write = create_async_engine(aurl, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
             read = write
-        db = cls(url=url, write_engine=write, read_engine=read)
+        db = cls(url=url, write_engine=write, read_engine=read,
+                 _group=GroupCommit(aurl, make_url(aurl).database or ":memory:") if is_sqlite(url) else None)
         db._writer = async_sessionmaker(write, expire_on_commit=False, autoflush=False)
         db._reader = async_sessionmaker(read, expire_on_commit=False, autoflush=False)
         return db
 
 
+    @property
+    def group(self) -> GroupCommit | None:
+        """SQLite: the process's write connection and its batches; ``None`` on PostgreSQL."""
+        return self._group
+
     @asynccontextmanager
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """An ORM session on the write or read engine (SQLite writes go through :attr:`group` instead)."""
         factory = self._writer if write else self._reader
         async with factory() as session:
             yield session
 
+    @asynccontextmanager
+    async def raw_reader(self) -> AsyncIterator[Sql]:
+        """A read-only :class:`Sql` without an ORM session, for the hottest reads (no pool checkout, no greenlet).
+
+        SQLite: an in-loop connection in a deferred transaction (one snapshot for all the statements). PostgreSQL:
+        a connection of a small asyncpg pool of its own, statements in autocommit (read committed, as in a
+        transaction at that level).
+        """
+        if self.dialect == "sqlite":
+            connection = self._idle_readers.pop() if self._idle_readers else self._open_sqlite_reader()
+            connection.execute("BEGIN")
+            try:
+                yield Sql("sqlite", sqlite_inloop.InLoopConnection(connection))
+            finally:
+                connection.execute("ROLLBACK")
+                self._idle_readers.append(connection)
+            return
+        pool = self._reader_pool or await self._open_pg_readers()
+        async with pool.acquire() as connection:
+            yield Sql("postgresql", connection)
+
+    def _open_sqlite_reader(self) -> sqlite3.Connection:
+        path = make_url(async_url(self.url)).database or ":memory:"
+        return sqlite_inloop.open_connection(path, busy_timeout_ms=30000)
+
+    async def _open_pg_readers(self) -> Any:
+        import asyncpg
+
+        async with self._reader_pool_lock:
+            if self._reader_pool is None:
+                dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+                self._reader_pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8, init=_pg_json_codecs)
+        return self._reader_pool
+
     async def dispose(self) -> None:
+        if self._group is not None:
+            await self._group.close()
+        while self._idle_readers:
+            self._idle_readers.pop().close()
+        if self._reader_pool is not None:
+            await self._reader_pool.close()
+            self._reader_pool = None
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

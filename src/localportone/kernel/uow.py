@@ -9,22 +9,25 @@ marked with :func:`keep_changes` (a PG decline: the FAILED attempt and its webho
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from localportone.kernel.clock import Clock
 from localportone.kernel.db import Database
+from localportone.kernel.group_commit import GroupCommit
+from localportone.kernel.records import RecordTable, Tracker
+from localportone.kernel.sql import Sql
 from localportone.kernel.tables import ClockRow
 
 log = logging.getLogger("localportone.uow")
 
 E = TypeVar("E", bound=BaseException)
+R = TypeVar("R")
 
 
 def keep_changes(error: E) -> E:
@@ -39,13 +42,59 @@ def _keeps_changes(error: BaseException) -> bool:
 
 @dataclass
 class UnitOfWork:
-    session: AsyncSession
     now: datetime
     write: bool
+    #: Hand-written SQL on the unit of work's connection and transaction (:mod:`.sql`).
+    sql: Sql
+    #: Makes the ORM session on the same connection and transaction, when code first asks for :attr:`session`.
+    session_factory: Callable[[], AsyncSession]
+    _session: AsyncSession | None = None
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _before_commit: dict[Hashable, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    _tracker: Tracker = field(default_factory=Tracker)
+
+    @property
+    def session(self) -> AsyncSession:
+        """The ORM session of this unit of work (made on first use: the hot paths write plain SQL only)."""
+        if self._session is None:
+            self._session = self.session_factory()
+        return self._session
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
+
+    def before_commit(self, key: Hashable, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` once (per ``key``) after the last change is flushed and before the commit.
+
+        For derived data that must reflect the final state of the transaction (e.g. a payment's document).
+        """
+        self._before_commit.setdefault(key, callback)
+
+    async def finish(self) -> None:
+        """Flush, run the before-commit callbacks, flush what they changed, and flush the ORM session."""
+        await self.flush()
+        if self._before_commit:
+            callbacks, self._before_commit = list(self._before_commit.values()), {}
+            for callback in callbacks:
+                await callback()
+            await self.flush()
+        if self._session is not None:
+            await self._session.flush()
+
+    def track(self, table: RecordTable[R], record: R) -> R:
+        """Have :meth:`flush` write what the caller changes in ``record`` (loaded from ``table``).
+
+        Returns the record already tracked under the same key, if any: use the returned object.
+        """
+        return self._tracker.track(self.sql, table, record)
+
+    def add(self, table: RecordTable[R], record: R) -> R:
+        """Insert ``record`` at the next :meth:`flush` (and track it from then on)."""
+        return self._tracker.add(table, record)
+
+    async def flush(self) -> None:
+        """Write the changes of tracked records (also done before the commit)."""
+        await self._tracker.flush(self.sql)
 
 
 class Transactions:
@@ -55,30 +104,86 @@ class Transactions:
         self.db = db
         self.clock = clock
 
-    async def refresh_clock(self, session: AsyncSession) -> None:
-        row = await session.scalar(select(ClockRow.offset_us).where(ClockRow.id == 1))
-        self.clock.load(int(row or 0))
+    async def refresh_clock(self, sql: Sql) -> None:
+        self.clock.load(int(await sql.value("SELECT offset_us FROM sandbox_clock WHERE id = 1") or 0))
+
+    def _unit(self, sql: Sql, write: bool, session_factory: Callable[[], AsyncSession]) -> UnitOfWork:
+        return UnitOfWork(now=self.clock.now(), write=write, sql=sql, session_factory=session_factory)
 
     @asynccontextmanager
     async def begin(self, *, write: bool = True) -> AsyncIterator[UnitOfWork]:
+        group = self.db.group
+        if write and group is not None:
+            async with self._grouped(group) as uow:
+                yield uow
+            return
         async with self.db.session(write=write) as session:
+            connection = await session.connection()
+            raw = await connection.get_raw_connection()
+            sql = Sql(self.db.dialect, raw.driver_connection)
             if self.clock.is_stale():
-                await self.refresh_clock(session)
-            uow = UnitOfWork(session=session, now=self.clock.now(), write=write)
+                await self.refresh_clock(sql)
+            uow = self._unit(sql, write, lambda: session)
+            uow._session = session
             try:
                 yield uow
             except BaseException as exc:
                 if write and _keeps_changes(exc):
+                    await uow.finish()
                     await session.commit()
                     _run(uow._after_commit)
                 else:
                     await session.rollback()
                 raise
             if write:
+                await uow.finish()
                 await session.commit()
             else:
                 await session.rollback()
         _run(uow._after_commit)
+
+    @asynccontextmanager
+    async def _grouped(self, group: GroupCommit) -> AsyncIterator[UnitOfWork]:
+        """A SQLite write unit: a savepoint of the process's current batch (:mod:`.group_commit`)."""
+        kept: BaseException | None = None
+        async with group.unit() as (sql, new_session):
+            if self.clock.is_stale():
+                await self.refresh_clock(sql)
+            uow = self._unit(sql, True, new_session)
+            try:
+                try:
+                    yield uow
+                except BaseException as exc:
+                    if not _keeps_changes(exc):
+                        raise
+                    kept = exc
+                await uow.finish()
+            finally:
+                if uow._session is not None:
+                    await uow._session.close()
+        _run(uow._after_commit)  # the batch is committed once group.unit() returns
+        if kept is not None:
+            raise kept
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[UnitOfWork]:
+        """A read-only unit of work with :attr:`UnitOfWork.sql` only: for reads written entirely in plain SQL.
+
+        Its ``session`` raises on use, so that a read that still needs the ORM fails loudly (the fast HTTP paths
+        then answer through the regular route).
+        """
+        async with self.db.raw_reader() as sql:
+            if self.clock.is_stale():
+                await self.refresh_clock(sql)
+            yield self._unit(sql, False, _no_session)
+
+
+class NoSessionError(RuntimeError):
+    """A session-less unit of work (:meth:`Transactions.read`) reached code that still uses the ORM."""
+
+
+def _no_session() -> AsyncSession:
+    raise NoSessionError("this unit of work has no ORM session")
 
 
 def _run(callbacks: list[Callable[[], None]]) -> None:

@@ -36,7 +36,7 @@ def _plan_of(row: CancellationRow) -> state.CancelPlan:
 
 
 async def _cancellations(uow: UnitOfWork, tx_id: str) -> list[CancellationRow]:
-    return (await repository.cancellations_of(uow.session, [tx_id]))[tx_id]
+    return (await repository.cancellations_of(uow, [tx_id]))[tx_id]
 
 
 def _refund_account(body: CancelPaymentBody, method_type: str | None) -> RefundAccount | None:
@@ -89,7 +89,7 @@ async def _succeed(uow: UnitOfWork, locked: Locked, row: CancellationRow, cancel
 async def _add_cancel_terms(uow: UnitOfWork, tx_id: str, cancellations: list[CancellationRow]) -> None:
     terms = [("CANCEL_REASON", c.reason) for c in cancellations]
     terms += [("PG_CANCELLATION_ID", c.pg_cancellation_id or "") for c in cancellations]
-    await repository.add_search_terms(uow.session, tx_id, terms)
+    await repository.add_search_terms(uow, tx_id, terms)
 
 
 async def cancel_payment(uow: UnitOfWork, store: StoreContext, payment_id: str, body: CancelPaymentBody, *,
@@ -122,7 +122,7 @@ async def cancel_payment(uow: UnitOfWork, store: StoreContext, payment_id: str, 
             "number": "*" * max(len(refund_account.number) - 4, 0) + refund_account.number[-4:],
         },
     )
-    repository.add(uow.session, row)
+    repository.add(uow, row)
     cancellations.append(row)
     ref = channel_ref_of(tx)
     method = tx.method_type if tx.method_type in _CANCEL_METHODS else "CARD"

@@ -71,8 +71,8 @@ def channel_ref_of(tx: TransactionRow) -> ChannelRef:
 
 async def lock(uow: UnitOfWork, store_id: str, payment_id: str) -> Locked:
     """The payment locked for change, or 404 PAYMENT_NOT_FOUND."""
-    payment = await repository.lock_payment(uow.session, store_id, payment_id)
-    tx = None if payment is None else await repository.current_transaction(uow.session, payment)
+    payment = await repository.lock_payment(uow, store_id, payment_id)
+    tx = None if payment is None else await repository.current_transaction(uow, payment)
     if payment is None or tx is None:
         raise PaymentNotFoundError(f"payment {payment_id} not found")
     return Locked(payment, tx)
@@ -92,8 +92,8 @@ async def save(uow: UnitOfWork, tx: TransactionRow) -> None:
         tx.method_type = inputs.METHOD_TYPES.get(str(tx.method.get("type")), tx.method_type)
         card = inputs.method_card(tx.method)
         tx.card_brand, tx.card_type, tx.card_owner_type = card.get("brand"), card.get("type"), card.get("ownerType")
-    await repository.flush(uow.session)
-    await repository.replace_search_terms(uow.session, tx.id, inputs.search_terms(tx))
+    await repository.flush(uow)
+    await repository.replace_search_terms(uow, tx.id, inputs.search_terms(tx))
 
 
 def set_status(tx: TransactionRow, status: str, now: Any) -> None:
@@ -127,7 +127,7 @@ async def notify(uow: UnitOfWork, tx: TransactionRow, *, status: str | None = No
 def record_event(uow: UnitOfWork, tx: TransactionRow, event_type: str, event_amount: int,
                  amount: dict[str, int], cancellation_id: str | None = None) -> None:
     """A row for ``/payment-events-by-cursor``."""
-    repository.add(uow.session, PaymentEventRow(
+    repository.add(uow, PaymentEventRow(
         id=ids.uuid7(), store_id=tx.store_id, merchant_id=tx.merchant_id, payment_id=tx.payment_id,
         transaction_id=tx.id, type=event_type, created_at=uow.now, event_amount=event_amount, amount=amount,
         cancellation_id=cancellation_id,

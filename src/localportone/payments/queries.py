@@ -41,7 +41,7 @@ def _page(number: int | None, size: int | None) -> Page:
 
 
 async def _present(uow: UnitOfWork, rows: list[TransactionRow]) -> list[dict[str, Any]]:
-    cancellations = await repository.cancellations_of(uow.session, [r.id for r in rows])
+    cancellations = await repository.cancellations_of(uow, [r.id for r in rows])
     hooks = await webhooks.payments_webhooks(uow, [(r.store_id, r.payment_id) for r in rows])
     return [presenter.payment(row, cancellations[row.id], hooks[(row.store_id, row.payment_id)]) for row in rows]
 
@@ -83,11 +83,11 @@ async def get_payments(uow: UnitOfWork, merchant_id: str, store_ids: list[str] |
         _apply_filter(q, f, merchant_id)
     await _check_expiry(uow, store_ids)
     if f is not None and f.webhook_status is not None:
-        rows, _ = await repository.list_payments(uow.session, q, None, None)
+        rows, _ = await repository.list_payments(uow, q, None, None)
         items = [p for p in await _present(uow, rows)
                  if _webhook_status(p.get("webhooks", []), p["status"]) == f.webhook_status]
         return {"items": items[page.offset:page.offset + page.size], "page": page.info(len(items))}
-    rows, total = await repository.list_payments(uow.session, q, page.offset, page.size)
+    rows, total = await repository.list_payments(uow, q, page.offset, page.size)
     return {"items": await _present(uow, rows), "page": page.info(total)}
 
 
@@ -144,7 +144,7 @@ async def get_all_payments_by_cursor(uow: UnitOfWork, store: StoreContext, body:
     since, until = _range(uow.now, body.from_, body.until)
     size, after = _cursor_size(body.size), _after(body.cursor)
     await _check_expiry(uow, [store.store_id])
-    rows = await repository.payments_by_cursor(uow.session, store.store_id, since, until, after, size)
+    rows = await repository.payments_by_cursor(uow, store.store_id, since, until, after, size)
     presented = await _present(uow, [tx for _, tx in rows])
     return {"items": [{"payment": p, "cursor": _cursor(row.created_at, row.id)}
                       for (row, _), p in zip(rows, presented, strict=True)]}
@@ -155,8 +155,8 @@ async def get_all_payment_events_by_cursor(uow: UnitOfWork, merchant_id: str, st
     """PAID / PARTIAL_CANCELLED / CANCELLED events in the range, oldest first."""
     since, until = _range(uow.now, body.from_, body.until)
     size, after = _cursor_size(body.size), _after(body.cursor)
-    rows = await repository.events_by_cursor(uow.session, merchant_id, store_ids, since, until, after, size)
-    cancellations = await repository.cancellations_of(uow.session, {tx.id for _, tx in rows})
+    rows = await repository.events_by_cursor(uow, merchant_id, store_ids, since, until, after, size)
+    cancellations = await repository.cancellations_of(uow, {tx.id for _, tx in rows})
     items = []
     for ev, tx in rows:
         cancelled = next((c for c in cancellations[tx.id] if c.id == ev.cancellation_id), None)

@@ -1,155 +1,192 @@
-"""Every query of the payments domain.
+"""Every query of the payments domain, in hand-written SQL on the unit of work's connection.
 
 Changing a payment starts with :func:`lock_payment` (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write
 transactions are already serialised by ``BEGIN IMMEDIATE``), so that two requests on one paymentId run one after
-the other and the second sees what the first committed. A first attempt inserts the payment row inside a
-savepoint: when another request inserted the same (store, paymentId) first, the unique constraint makes the
-insert fail, and the row that won is locked instead.
+the other and the second sees what the first committed. A first attempt inserts the payment row with
+``ON CONFLICT DO NOTHING``: when another request inserted the same (store, paymentId) first, nothing is inserted
+and the row that won is locked instead.
+
+Records loaded in a write unit of work are tracked (:meth:`UnitOfWork.track`): the services change their
+attributes and the unit of work writes the changed columns before it commits. The lists and cursors are built with
+SQLAlchemy Core on the tables of :mod:`.models` (their filters vary) and run through the session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, false, func, or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, and_, exists, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from localportone.kernel.records import RecordTable
+from localportone.kernel.uow import UnitOfWork
 from localportone.payments.models import (
+    CANCELLATIONS,
+    EVENTS,
+    PAYMENTS,
+    PRE_REGISTRATIONS,
+    TRANSACTIONS,
     CancellationRow,
     PaymentEventRow,
     PaymentRow,
     PreRegistrationRow,
-    SearchTermRow,
     TransactionRow,
+    events_table,
+    payments_table,
+    search_terms_table,
+    transactions_table,
 )
+
+_TABLES: dict[type, RecordTable[Any]] = {
+    PaymentRow: PAYMENTS, TransactionRow: TRANSACTIONS, CancellationRow: CANCELLATIONS, PaymentEventRow: EVENTS,
+    PreRegistrationRow: PRE_REGISTRATIONS,
+}
+
+_PAYMENT_BY_KEY = f"SELECT {PAYMENTS.select_list} FROM payments WHERE store_id = ? AND payment_id = ?"
+_TX_BY_ID = f"SELECT {TRANSACTIONS.select_list} FROM payment_transactions WHERE id = ?"
+
+
+def _kept(uow: UnitOfWork, table: RecordTable[Any], record: Any) -> Any:
+    """Track records loaded in a write unit of work (reads need no change detection)."""
+    return uow.track(table, record) if uow.write else record
+
 
 # ------------------------------------------------------------------------------------------------------ payments
 
 
-async def lock_payment(session: AsyncSession, store_id: str, payment_id: str) -> PaymentRow | None:
-    stmt = (
-        select(PaymentRow)
-        .where(PaymentRow.store_id == store_id, PaymentRow.payment_id == payment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return await session.scalar(stmt)
+def _locked(uow: UnitOfWork, payment: PaymentRow) -> PaymentRow:
+    """Track a payment locked for change; its document is re-rendered before the commit."""
+    from localportone.payments.documents import refresh_before_commit  # documents presents, so it imports us
+
+    if not uow.write:
+        return payment
+    payment = uow.track(PAYMENTS, payment)
+    refresh_before_commit(uow, payment)
+    return payment
 
 
-async def lock_or_create_payment(session: AsyncSession, new: PaymentRow) -> PaymentRow:
+async def lock_payment(uow: UnitOfWork, store_id: str, payment_id: str) -> PaymentRow | None:
+    statement = _PAYMENT_BY_KEY if uow.sql.is_sqlite else _PAYMENT_BY_KEY + " FOR UPDATE"
+    row = await uow.sql.one(statement, store_id, payment_id)
+    return None if row is None else _locked(uow, PAYMENTS.load(uow.sql, row))
+
+
+async def lock_or_create_payment(uow: UnitOfWork, new: PaymentRow) -> PaymentRow:
     """The locked payment row of (store, paymentId), inserting ``new`` when there is none yet."""
-    row = await lock_payment(session, new.store_id, new.payment_id)
+    row = await lock_payment(uow, new.store_id, new.payment_id)
     if row is not None:
         return row
-    try:
-        async with session.begin_nested():
-            session.add(new)
-            await session.flush()
-        return new
-    except IntegrityError:
-        row = await lock_payment(session, new.store_id, new.payment_id)
-        if row is None:  # pragma: no cover - the winner's row exists once the constraint fired
-            raise
-        return row
+    inserted = await uow.sql.run(PAYMENTS.insert_sql + " ON CONFLICT (store_id, payment_id) DO NOTHING",
+                                 *PAYMENTS.params(uow.sql, new))
+    if inserted:
+        return _locked(uow, new)
+    row = await lock_payment(uow, new.store_id, new.payment_id)
+    if row is None:  # pragma: no cover - the winner's row exists once the conflict was seen
+        raise RuntimeError(f"payment {new.payment_id} vanished while it was being created")
+    return row
 
 
-async def find_payment(session: AsyncSession, store_id: str, payment_id: str) -> PaymentRow | None:
-    stmt = select(PaymentRow).where(PaymentRow.store_id == store_id, PaymentRow.payment_id == payment_id)
-    return await session.scalar(stmt)
+async def find_payment(uow: UnitOfWork, store_id: str, payment_id: str) -> PaymentRow | None:
+    row = await uow.sql.one(_PAYMENT_BY_KEY, store_id, payment_id)
+    return None if row is None else _kept(uow, PAYMENTS, PAYMENTS.load(uow.sql, row))
 
 
-async def current_transaction(session: AsyncSession, payment: PaymentRow) -> TransactionRow | None:
+async def current_transaction(uow: UnitOfWork, payment: PaymentRow) -> TransactionRow | None:
     if payment.current_transaction_id is None:
         return None
-    stmt = (
-        select(TransactionRow)
-        .where(TransactionRow.id == payment.current_transaction_id)
-        .execution_options(populate_existing=True)
-    )
-    return await session.scalar(stmt)
+    row = await uow.sql.one(_TX_BY_ID, payment.current_transaction_id)
+    return None if row is None else _kept(uow, TRANSACTIONS, TRANSACTIONS.load(uow.sql, row))
 
 
-async def transactions_of(session: AsyncSession, payment_pk: str) -> Sequence[TransactionRow]:
-    stmt = select(TransactionRow).where(TransactionRow.payment_pk == payment_pk).order_by(TransactionRow.seq)
-    return (await session.scalars(stmt)).all()
+async def transactions_of(uow: UnitOfWork, payment_pk: str) -> list[TransactionRow]:
+    rows = await uow.sql.all(f"SELECT {TRANSACTIONS.select_list} FROM payment_transactions WHERE payment_pk = ? "
+                             "ORDER BY seq", payment_pk)
+    return [_kept(uow, TRANSACTIONS, TRANSACTIONS.load(uow.sql, r)) for r in rows]
 
 
-async def current_status(session: AsyncSession, store_id: str, payment_id: str) -> str | None:
-    stmt = (
-        select(TransactionRow.status)
-        .join(PaymentRow, PaymentRow.current_transaction_id == TransactionRow.id)
-        .where(PaymentRow.store_id == store_id, PaymentRow.payment_id == payment_id)
-    )
-    return await session.scalar(stmt)
+async def current_status(uow: UnitOfWork, store_id: str, payment_id: str) -> str | None:
+    status = await uow.sql.value(
+        "SELECT t.status FROM payments p JOIN payment_transactions t ON t.id = p.current_transaction_id "
+        "WHERE p.store_id = ? AND p.payment_id = ?", store_id, payment_id)
+    return None if status is None else str(status)
 
 
-def add(session: AsyncSession, *rows: object) -> None:
-    session.add_all(rows)
+def add(uow: UnitOfWork, *rows: object) -> None:
+    """Insert new records at the next flush, in this order."""
+    for row in rows:
+        uow.add(_TABLES[type(row)], row)
 
 
-async def flush(session: AsyncSession) -> None:
-    await session.flush()
+async def flush(uow: UnitOfWork) -> None:
+    await uow.flush()
 
 
 # ------------------------------------------------------------------------------------------------------ cancellations
 
 
-async def cancellations_of(session: AsyncSession, transaction_ids: Iterable[str]) -> dict[str, list[CancellationRow]]:
-    ids = list(transaction_ids)
+async def cancellations_of(uow: UnitOfWork, transaction_ids: Iterable[str]) -> dict[str, list[CancellationRow]]:
+    ids = list(dict.fromkeys(transaction_ids))
     out: dict[str, list[CancellationRow]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    stmt = (
-        select(CancellationRow)
-        .where(CancellationRow.transaction_id.in_(ids))
-        .order_by(CancellationRow.transaction_id, CancellationRow.seq)
-        .execution_options(populate_existing=True)
-    )
-    for row in (await session.scalars(stmt)).all():
-        out[row.transaction_id].append(row)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = await uow.sql.all(
+            f"SELECT {CANCELLATIONS.select_list} FROM payment_cancellations "
+            f"WHERE transaction_id IN ({', '.join('?' for _ in chunk)}) ORDER BY transaction_id, seq", *chunk)
+        for r in rows:
+            record: CancellationRow = _kept(uow, CANCELLATIONS, CANCELLATIONS.load(uow.sql, r))
+            out[record.transaction_id].append(record)
     return out
 
 
-async def cancellation(session: AsyncSession, transaction_id: str, cancellation_id: str) -> CancellationRow | None:
-    stmt = select(CancellationRow).where(
-        CancellationRow.transaction_id == transaction_id, CancellationRow.id == cancellation_id
-    ).execution_options(populate_existing=True)
-    return await session.scalar(stmt)
+async def cancellation(uow: UnitOfWork, transaction_id: str, cancellation_id: str) -> CancellationRow | None:
+    row = await uow.sql.one(f"SELECT {CANCELLATIONS.select_list} FROM payment_cancellations "
+                            "WHERE transaction_id = ? AND id = ?", transaction_id, cancellation_id)
+    return None if row is None else _kept(uow, CANCELLATIONS, CANCELLATIONS.load(uow.sql, row))
 
 
 # ------------------------------------------------------------------------------------------------------ pre-register
 
 
-async def pre_registration(session: AsyncSession, store_id: str, payment_id: str) -> PreRegistrationRow | None:
-    return await session.get(PreRegistrationRow, (store_id, payment_id))
+async def pre_registration(uow: UnitOfWork, store_id: str, payment_id: str) -> PreRegistrationRow | None:
+    row = await uow.sql.one(f"SELECT {PRE_REGISTRATIONS.select_list} FROM payment_pre_registrations "
+                            "WHERE store_id = ? AND payment_id = ?", store_id, payment_id)
+    if row is None:
+        return None
+    return _kept(uow, PRE_REGISTRATIONS, PRE_REGISTRATIONS.load(uow.sql, row))
 
 
 # ------------------------------------------------------------------------------------------------------ search terms
 
 
-async def replace_search_terms(session: AsyncSession, transaction_id: str, terms: Iterable[tuple[str, str]]) -> None:
-    await session.execute(delete(SearchTermRow).where(SearchTermRow.transaction_id == transaction_id))
-    seen: set[tuple[str, str]] = set()
-    for field_name, value in terms:
-        key = (field_name, value[:200])
-        if key[1] and key not in seen:
-            seen.add(key)
-            session.add(SearchTermRow(transaction_id=transaction_id, field=key[0], value=key[1]))
-
-
-async def add_search_terms(session: AsyncSession, transaction_id: str, terms: Iterable[tuple[str, str]]) -> None:
-    stmt = select(SearchTermRow.field, SearchTermRow.value).where(SearchTermRow.transaction_id == transaction_id)
-    existing = {(f, v) for f, v in (await session.execute(stmt)).all()}
+def _new_terms(terms: Iterable[tuple[str, str]], existing: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    out = []
     for field_name, value in terms:
         key = (field_name, value[:200])
         if key[1] and key not in existing:
             existing.add(key)
-            session.add(SearchTermRow(transaction_id=transaction_id, field=key[0], value=key[1]))
+            out.append(key)
+    return out
+
+
+async def replace_search_terms(uow: UnitOfWork, transaction_id: str, terms: Iterable[tuple[str, str]],
+                               *, fresh: bool = False) -> None:
+    """The attempt's search terms become ``terms`` (``fresh``: the attempt has none yet, skip the delete)."""
+    if not fresh:
+        await uow.sql.run("DELETE FROM payment_search_terms WHERE transaction_id = ?", transaction_id)
+    rows = [(transaction_id, f, v) for f, v in _new_terms(terms, set())]
+    if rows:
+        await uow.sql.many("INSERT INTO payment_search_terms (transaction_id, field, value) VALUES (?, ?, ?)", rows)
+
+
+async def add_search_terms(uow: UnitOfWork, transaction_id: str, terms: Iterable[tuple[str, str]]) -> None:
+    found = await uow.sql.all("SELECT field, value FROM payment_search_terms WHERE transaction_id = ?",
+                              transaction_id)
+    rows = [(transaction_id, f, v) for f, v in _new_terms(terms, {(str(f), str(v)) for f, v in found})]
+    if rows:
+        await uow.sql.many("INSERT INTO payment_search_terms (transaction_id, field, value) VALUES (?, ?, ?)", rows)
 
 
 # ------------------------------------------------------------------------------------------------------ lists
@@ -190,9 +227,15 @@ def _prefix(column: Any, prefix: str) -> ColumnElement[bool]:
     return func.substr(column, 1, len(prefix)) == prefix
 
 
+def _columns(table: Any, record: RecordTable[Any]) -> list[Any]:
+    """A Core table's columns in the order of the record's fields (rows then map to records by position)."""
+    return [table.c[name] for name in record.columns]
+
+
 def _conditions(q: PaymentQuery) -> list[ColumnElement[bool]]:
-    t = TransactionRow
-    time_col = getattr(t, q.time_column)
+    t = transactions_table.c
+    terms = search_terms_table.c
+    time_col = t[q.time_column]
     cond: list[ColumnElement[bool]] = [t.merchant_id == q.merchant_id, time_col >= q.since, time_col <= q.until]
     if q.impossible:
         cond.append(false())
@@ -218,58 +261,60 @@ def _conditions(q: PaymentQuery) -> list[ColumnElement[bool]]:
     if q.is_escrow is not None:
         cond.append(t.is_escrow.is_(q.is_escrow))
     for field_name, prefix in q.text_search:
-        term = and_(SearchTermRow.transaction_id == t.id, _prefix(SearchTermRow.value, prefix))
+        term = and_(terms.transaction_id == t.id, _prefix(terms.value, prefix))
         if field_name != "ALL":
-            term = and_(term, SearchTermRow.field == field_name)
+            term = and_(term, terms.field == field_name)
         cond.append(exists().where(term))
     return cond
 
 
 def _current(stmt: Select[Any]) -> Select[Any]:
-    return stmt.join(PaymentRow, PaymentRow.current_transaction_id == TransactionRow.id)
+    return stmt.join(payments_table, payments_table.c.current_transaction_id == transactions_table.c.id)
 
 
-async def list_payments(session: AsyncSession, q: PaymentQuery, offset: int | None, limit: int | None
+async def list_payments(uow: UnitOfWork, q: PaymentQuery, offset: int | None, limit: int | None
                         ) -> tuple[list[TransactionRow], int]:
     """The current attempts matching ``q``, sorted, one page of them (all when ``limit`` is None), and the total."""
+    t = transactions_table.c
     cond = _conditions(q)
-    count_stmt = select(func.count()).select_from(TransactionRow).join(
-        PaymentRow, PaymentRow.current_transaction_id == TransactionRow.id
-    ).where(*cond)
-    total = int(await session.scalar(count_stmt) or 0)
-    sort_col = getattr(TransactionRow, q.sort_column)
-    order = (sort_col.desc(), TransactionRow.id.desc()) if q.descending else (sort_col.asc(), TransactionRow.id.asc())
-    stmt = _current(select(TransactionRow)).where(*cond).order_by(*order)
+    count_stmt = _current(select(func.count()).select_from(transactions_table)).where(*cond)
+    total = int(await uow.session.scalar(count_stmt) or 0)
+    sort_col = t[q.sort_column]
+    order = (sort_col.desc(), t.id.desc()) if q.descending else (sort_col.asc(), t.id.asc())
+    stmt = _current(select(*_columns(transactions_table, TRANSACTIONS))).where(*cond).order_by(*order)
     if offset:
         stmt = stmt.offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [row for row in (await session.scalars(stmt)).all()], total
+    return [TRANSACTIONS.record(*row) for row in (await uow.session.execute(stmt)).all()], total
 
 
-async def payments_by_cursor(session: AsyncSession, store_id: str, since: datetime, until: datetime,
+async def payments_by_cursor(uow: UnitOfWork, store_id: str, since: datetime, until: datetime,
                              after: tuple[datetime, str] | None, size: int
                              ) -> list[tuple[PaymentRow, TransactionRow]]:
     """Payments created in [since, until], oldest first, after the cursor position (created_at, row id)."""
+    p = payments_table.c
     stmt = (
-        select(PaymentRow, TransactionRow)
-        .join(TransactionRow, PaymentRow.current_transaction_id == TransactionRow.id)
-        .where(PaymentRow.store_id == store_id, PaymentRow.created_at >= since, PaymentRow.created_at <= until)
+        select(*_columns(payments_table, PAYMENTS), *_columns(transactions_table, TRANSACTIONS))
+        .join_from(payments_table, transactions_table, p.current_transaction_id == transactions_table.c.id)
+        .where(p.store_id == store_id, p.created_at >= since, p.created_at <= until)
     )
     if after is not None:
         at, row_id = after
-        stmt = stmt.where(or_(PaymentRow.created_at > at, and_(PaymentRow.created_at == at, PaymentRow.id > row_id)))
-    stmt = stmt.order_by(PaymentRow.created_at, PaymentRow.id).limit(size)
-    return [(p, t) for p, t in (await session.execute(stmt)).all()]
+        stmt = stmt.where(or_(p.created_at > at, and_(p.created_at == at, p.id > row_id)))
+    stmt = stmt.order_by(p.created_at, p.id).limit(size)
+    n = len(PAYMENTS.columns)
+    return [(PAYMENTS.record(*row[:n]), TRANSACTIONS.record(*row[n:]))
+            for row in (await uow.session.execute(stmt)).all()]
 
 
-async def events_by_cursor(session: AsyncSession, merchant_id: str, store_ids: list[str] | None, since: datetime,
+async def events_by_cursor(uow: UnitOfWork, merchant_id: str, store_ids: list[str] | None, since: datetime,
                            until: datetime, after: tuple[datetime, str] | None, size: int
                            ) -> list[tuple[PaymentEventRow, TransactionRow]]:
-    e = PaymentEventRow
+    e = events_table.c
     stmt = (
-        select(e, TransactionRow)
-        .join(TransactionRow, TransactionRow.id == e.transaction_id)
+        select(*_columns(events_table, EVENTS), *_columns(transactions_table, TRANSACTIONS))
+        .join_from(events_table, transactions_table, transactions_table.c.id == e.transaction_id)
         .where(e.merchant_id == merchant_id, e.created_at >= since, e.created_at <= until)
     )
     if store_ids is not None:
@@ -278,22 +323,24 @@ async def events_by_cursor(session: AsyncSession, merchant_id: str, store_ids: l
         at, row_id = after
         stmt = stmt.where(or_(e.created_at > at, and_(e.created_at == at, e.id > row_id)))
     stmt = stmt.order_by(e.created_at, e.id).limit(size)
-    return [(ev, t) for ev, t in (await session.execute(stmt)).all()]
+    n = len(EVENTS.columns)
+    return [(EVENTS.record(*row[:n]), TRANSACTIONS.record(*row[n:]))
+            for row in (await uow.session.execute(stmt)).all()]
 
 
 # ------------------------------------------------------------------------------------------------------ expiry
 
 
-async def due_virtual_accounts(session: AsyncSession, now: datetime, store_ids: list[str] | None = None,
+async def due_virtual_accounts(uow: UnitOfWork, now: datetime, store_ids: list[str] | None = None,
                                limit: int = 100) -> list[tuple[str, str]]:
     """(store_id, payment_id) of current VIRTUAL_ACCOUNT_ISSUED attempts whose account expired by ``now``."""
+    t = transactions_table.c
     stmt = (
-        select(TransactionRow.store_id, TransactionRow.payment_id)
-        .join(PaymentRow, PaymentRow.current_transaction_id == TransactionRow.id)
-        .where(TransactionRow.status == "VIRTUAL_ACCOUNT_ISSUED", TransactionRow.va_expired_at <= now)
-        .order_by(TransactionRow.va_expired_at)
+        _current(select(t.store_id, t.payment_id))
+        .where(t.status == "VIRTUAL_ACCOUNT_ISSUED", t.va_expired_at <= now)
+        .order_by(t.va_expired_at)
         .limit(limit)
     )
     if store_ids is not None:
-        stmt = stmt.where(TransactionRow.store_id.in_(store_ids))
-    return [(s, p) for s, p in (await session.execute(stmt)).all()]
+        stmt = stmt.where(t.store_id.in_(store_ids))
+    return [(s, p) for s, p in (await uow.session.execute(stmt)).all()]

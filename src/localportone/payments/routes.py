@@ -9,11 +9,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from localportone.auth.principal import StoreContext
+from localportone.auth.service import resolve_store
 from localportone.http.context import acting_store, begin, store_filter
+from localportone.http.fast import FastRequest, FastRoute
 from localportone.http.parsing import parse_body, parse_query_body
 from localportone.http.responses import ok
 from localportone.http.routing import PortOneRoute
-from localportone.kernel.uow import UnitOfWork
+from localportone.kernel.uow import Transactions, UnitOfWork
 from localportone.payments import service
 from localportone.payments.sandbox_routes import router as sandbox_router
 from localportone.wire import (
@@ -125,6 +127,19 @@ async def get_payment(request: Request, paymentId: str, storeId: str | None = No
         return await service.get_payment(uow, await acting_store(request, uow, storeId), paymentId)
 
     return ok(await read(request, run))
+
+
+async def fast_get_payment(request: FastRequest) -> bytes | None:
+    """``GET /payments/{paymentId}`` from the stored document, without FastAPI (:mod:`localportone.http.fast`)."""
+    state = request.state
+    transactions: Transactions = state.transactions
+    async with transactions.read() as uow:
+        principal = await state.authenticator.authenticate(uow, request.header(b"authorization"))
+        store = await resolve_store(uow, principal, request.query.get("storeId"))
+        return await service.get_payment_document(uow, store, request.params[0])
+
+
+FAST_ROUTES = [FastRoute("GET", ("payments", None), fast_get_payment, frozenset({"storeId"}))]
 
 
 @router.get("/payments/{paymentId}/transactions", operation_id="getPaymentTransactions")

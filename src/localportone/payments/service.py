@@ -13,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from localportone.auth.principal import StoreContext
 from localportone.common.customers import customer_wire
 from localportone.kernel import ids
 from localportone.kernel.clock import to_wire
 from localportone.kernel.uow import UnitOfWork, keep_changes
-from localportone.payments import inputs, presenter, repository, state, tokens
+from localportone.payments import documents, inputs, presenter, repository, state, tokens
 from localportone.payments.cancellations import (
     cancel_payment,
     complete_cancellation,
@@ -174,12 +176,12 @@ async def _route(uow: UnitOfWork, store: StoreContext, payment_id: str, channel_
                  channel_group_id: str | None) -> Route:
     state.check_channel_choice(channel_key, channel_group_id)
     if channel_key is not None:
-        channel = await stores.find_channel(uow.session, store.store_id, channel_key)
+        channel = await stores.find_channel(uow, store.store_id, channel_key)
         if channel is None:
             raise ChannelNotFoundError(f"channel {channel_key} not found")
         return Route(channel, None)
     assert channel_group_id is not None
-    group = await stores.find_channel_group(uow.session, store.store_id, channel_group_id)
+    group = await stores.find_channel_group(uow, store.store_id, channel_group_id)
     picked = None if group is None else state.pick_by_ratio(list(group.members), f"{store.store_id}|{payment_id}")
     if group is None or picked is None:
         raise ChannelNotFoundError(f"channel group {channel_group_id} not found or empty")
@@ -205,18 +207,18 @@ async def _start_attempt(uow: UnitOfWork, store: StoreContext, payment_id: str, 
     if not payment_id or len(payment_id) > 200:
         raise InvalidRequestError("paymentId must be 1 to 200 characters")
     now = uow.now
-    payment = await repository.lock_or_create_payment(uow.session, PaymentRow(
+    payment = await repository.lock_or_create_payment(uow, PaymentRow(
         id=ids.uuid7(), store_id=store.store_id, merchant_id=store.merchant_id, payment_id=payment_id,
         current_transaction_id=None, transaction_count=0, created_at=now, updated_at=now,
     ))
-    current = await repository.current_transaction(uow.session, payment)
+    current = await repository.current_transaction(uow, payment)
     if current is not None:
         await expire_if_due(uow, Locked(payment, current))
     state.check_new_attempt(None if current is None else current.status, payment.transaction_count,
                             limits.max_transaction_count)
     if check_schedule and await _has_live_schedule(uow, store.store_id, payment_id):
         raise PaymentScheduleAlreadyExistsError(f"a payment schedule holds paymentId {payment_id}")
-    registered = await repository.pre_registration(uow.session, store.store_id, payment_id)
+    registered = await repository.pre_registration(uow, store.store_id, payment_id)
     if registered is not None:
         state.check_pre_registration((registered.total_amount, registered.tax_free_amount, registered.currency),
                                      order.amounts.total, order.amounts.tax_free, order.currency)
@@ -239,11 +241,11 @@ async def _start_attempt(uow: UnitOfWork, store: StoreContext, payment_id: str, 
         cash_receipt_type=order.cash_receipt_type, method_type=method_type,
         origin={"platformType": "API", "ipAddress": client_ip}, platform_type="API",
     )
-    repository.add(uow.session, tx)
+    repository.add(uow, tx)
     payment.current_transaction_id = tx.id
     payment.transaction_count += 1
     payment.updated_at = now
-    await repository.flush(uow.session)
+    await repository.flush(uow)
     return Locked(payment, tx)
 
 
@@ -527,9 +529,9 @@ async def pre_register_payment(uow: UnitOfWork, store: StoreContext, payment_id:
     """Store the expected amounts (§16 item 25); no Payment is created. ALREADY_PAID once it is paid/waiting."""
     state.check_pre_register_input(body.total_amount, body.tax_free_amount)
     state.check_not_holding(await payment_status(uow, store.store_id, payment_id))
-    row = await repository.pre_registration(uow.session, store.store_id, payment_id)
+    row = await repository.pre_registration(uow, store.store_id, payment_id)
     if row is None:
-        repository.add(uow.session, PreRegistrationRow(
+        repository.add(uow, PreRegistrationRow(
             store_id=store.store_id, payment_id=payment_id, total_amount=body.total_amount,
             tax_free_amount=body.tax_free_amount, currency=body.currency, updated_at=uow.now,
         ))
@@ -565,8 +567,8 @@ async def _current_for_read(uow: UnitOfWork, store_id: str, payment_id: str) -> 
         locked = await lock(uow, store_id, payment_id)
         await expire_if_due(uow, locked)
         return locked.payment, locked.tx
-    payment = await repository.find_payment(uow.session, store_id, payment_id)
-    tx = None if payment is None else await repository.current_transaction(uow.session, payment)
+    payment = await repository.find_payment(uow, store_id, payment_id)
+    tx = None if payment is None else await repository.current_transaction(uow, payment)
     if payment is None or tx is None:
         raise PaymentNotFoundError(f"payment {payment_id} not found")
     if va_expiry_due(tx, uow.now):
@@ -577,16 +579,27 @@ async def _current_for_read(uow: UnitOfWork, store_id: str, payment_id: str) -> 
 async def get_payment(uow: UnitOfWork, store: StoreContext, payment_id: str) -> dict[str, Any]:
     """``Payment``. Raises :class:`ExpiryDue` on a read-only unit when a virtual account must expire first."""
     _, tx = await _current_for_read(uow, store.store_id, payment_id)
-    cancellations = (await repository.cancellations_of(uow.session, [tx.id]))[tx.id]
+    cancellations = (await repository.cancellations_of(uow, [tx.id]))[tx.id]
     hooks = await webhooks.payment_webhooks(uow, store.store_id, payment_id)
     return presenter.payment(tx, cancellations, hooks)
+
+
+async def get_payment_document(uow: UnitOfWork, store: StoreContext, payment_id: str) -> bytes | None:
+    """``Payment`` as JSON from the stored document plus its webhooks; ``None`` when there is no current one."""
+    document = await documents.stored_document(uow.sql, store.store_id, payment_id, uow.now)
+    if document is None:
+        return None
+    hooks = await webhooks.payment_webhooks(uow, store.store_id, payment_id)
+    if not hooks:
+        return document.encode()
+    return b"".join((document[:-1].encode(), b',"webhooks":', orjson.dumps(hooks), b"}"))
 
 
 async def get_payment_transactions(uow: UnitOfWork, store: StoreContext, payment_id: str) -> dict[str, Any]:
     """Every attempt of the payment, oldest first."""
     payment, _ = await _current_for_read(uow, store.store_id, payment_id)
-    rows = await repository.transactions_of(uow.session, payment.id)
-    cancellations = await repository.cancellations_of(uow.session, [r.id for r in rows])
+    rows = await repository.transactions_of(uow, payment.id)
+    cancellations = await repository.cancellations_of(uow, [r.id for r in rows])
     return {"items": [presenter.transaction(r, cancellations[r.id]) for r in rows]}
 
 
@@ -595,15 +608,15 @@ async def get_payment_transactions(uow: UnitOfWork, store: StoreContext, payment
 
 async def payment_status(uow: UnitOfWork, store_id: str, payment_id: str) -> str | None:
     """The payment's current status (``Payment.status`` values), ``None`` if there is no such payment."""
-    status = await repository.current_status(uow.session, store_id, payment_id)
+    status = await repository.current_status(uow, store_id, payment_id)
     if status == state.VIRTUAL_ACCOUNT_ISSUED:
-        payment = await repository.find_payment(uow.session, store_id, payment_id)
-        tx = None if payment is None else await repository.current_transaction(uow.session, payment)
+        payment = await repository.find_payment(uow, store_id, payment_id)
+        tx = None if payment is None else await repository.current_transaction(uow, payment)
         if tx is not None and va_expiry_due(tx, uow.now):
             return state.FAILED
     return status
 
 
 async def payment_exists(uow: UnitOfWork, store_id: str, payment_id: str) -> bool:
-    return await repository.current_status(uow.session, store_id, payment_id) is not None
+    return await repository.current_status(uow, store_id, payment_id) is not None
 

@@ -50,11 +50,11 @@ async def expire_due_virtual_accounts(uow: UnitOfWork, store_ids: list[str] | No
     """Expire every virtual account past ``expiredAt`` on the sandbox clock; returns how many (for a job)."""
     count = 0
     while True:
-        batch = await repository.due_virtual_accounts(uow.session, uow.now, store_ids)
+        batch = await repository.due_virtual_accounts(uow, uow.now, store_ids)
         expired = 0
         for store_id, payment_id in batch:
-            payment = await repository.lock_payment(uow.session, store_id, payment_id)
-            tx = None if payment is None else await repository.current_transaction(uow.session, payment)
+            payment = await repository.lock_payment(uow, store_id, payment_id)
+            tx = None if payment is None else await repository.current_transaction(uow, payment)
             if payment is not None and tx is not None and await expire_if_due(uow, Locked(payment, tx)):
                 expired += 1
         count += expired
@@ -63,7 +63,7 @@ async def expire_due_virtual_accounts(uow: UnitOfWork, store_ids: list[str] | No
 
 
 async def due_virtual_accounts_exist(uow: UnitOfWork, store_ids: list[str] | None) -> bool:
-    return bool(await repository.due_virtual_accounts(uow.session, uow.now, store_ids, limit=1))
+    return bool(await repository.due_virtual_accounts(uow, uow.now, store_ids, limit=1))
 
 
 async def deposit(uow: UnitOfWork, store: StoreContext, payment_id: str, *, amount: int | None,

@@ -93,7 +93,7 @@ def _clock_body(request: Request) -> dict[str, object]:
 async def get_clock(request: Request) -> Response:
     async with begin(request, write=False) as uow:
         await caller(request, uow)
-        await runtime(request).transactions.refresh_clock(uow.session)
+        await runtime(request).transactions.refresh_clock(uow.sql)
     return ok(_clock_body(request))
 
 
@@ -105,7 +105,7 @@ async def move_clock(request: Request) -> Response:
     rt = runtime(request)
     async with begin(request) as uow:
         await caller(request, uow)
-        await rt.transactions.refresh_clock(uow.session)
+        await rt.transactions.refresh_clock(uow.sql)
         if body.advance_seconds is not None:
             offset = rt.clock.offset + timedelta(seconds=body.advance_seconds)
         else:

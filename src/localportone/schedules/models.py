@@ -18,7 +18,7 @@ from localportone.kernel.db import Amount, Base, Document, UTCDateTime
 
 #: Statuses that hold the paymentId: a second schedule, or a direct payment, on it is refused.
 LIVE_STATUSES = ("SCHEDULED", "STARTED", "PENDING")
-_LIVE_SQL = "status IN ('SCHEDULED', 'STARTED', 'PENDING')"
+LIVE_SQL = "status IN ('SCHEDULED', 'STARTED', 'PENDING')"
 
 
 class PaymentScheduleRow(Base):
@@ -64,6 +64,6 @@ class PaymentScheduleRow(Base):
         # At most one live schedule per paymentId: the database enforces what the service checks.
         Index(
             "uq_payment_schedules_live_payment", "store_id", "payment_id", unique=True,
-            sqlite_where=text(_LIVE_SQL), postgresql_where=text(_LIVE_SQL),
+            sqlite_where=text(LIVE_SQL), postgresql_where=text(LIVE_SQL),
         ),
     )

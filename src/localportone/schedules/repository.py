@@ -16,7 +16,8 @@ from typing import cast
 from sqlalchemy import ColumnElement, Table, and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from localportone.schedules.models import LIVE_STATUSES, PaymentScheduleRow
+from localportone.kernel.sql import Sql
+from localportone.schedules.models import LIVE_SQL, PaymentScheduleRow
 from localportone.schedules.state import Status
 
 T = PaymentScheduleRow
@@ -65,9 +66,14 @@ async def by_id(session: AsyncSession, store_id: str, schedule_id: str) -> Payme
     return row
 
 
-async def live_exists_for_payment(session: AsyncSession, store_id: str, payment_id: str) -> bool:
-    query = select(exists().where(T.store_id == store_id, T.payment_id == payment_id, T.status.in_(LIVE_STATUSES)))
-    return bool(await session.scalar(query))
+_LIVE_FOR_PAYMENT = (
+    f"SELECT 1 FROM payment_schedules WHERE store_id = ? AND payment_id = ? AND {LIVE_SQL} LIMIT 1"
+)
+
+
+async def live_exists_for_payment(sql: Sql, store_id: str, payment_id: str) -> bool:
+    """Hand-written: asked before every payment attempt (the condition is the unique live-payment index's)."""
+    return await sql.one(_LIVE_FOR_PAYMENT, store_id, payment_id) is not None
 
 
 async def scheduled_exists_for_key(session: AsyncSession, store_id: str, billing_key: str) -> bool:

@@ -72,7 +72,7 @@ async def run_due_schedules(request: Request) -> Response:
     rt = _runtime(request)
     async with begin(request, write=False) as uow:
         merchant_id = (await caller(request, uow)).merchant_id
-        await rt.transactions.refresh_clock(uow.session)
+        await rt.transactions.refresh_clock(uow.sql)
     job = scheduler.job_of(rt)
     counts = await job.run_due(merchant_id, until_empty=True)
     await job.wait_for_running(merchant_id, RUN_DUE_WAIT_SECONDS)

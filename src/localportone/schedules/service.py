@@ -74,7 +74,7 @@ MAX_RUNS = 3
 
 async def has_live_schedule_for_payment(uow: UnitOfWork, store_id: str, payment_id: str) -> bool:
     """True when a SCHEDULED, STARTED or PENDING schedule holds the paymentId (§16.6 item 53)."""
-    return await repository.live_exists_for_payment(uow.session, store_id, payment_id)
+    return await repository.live_exists_for_payment(uow.sql, store_id, payment_id)
 
 
 async def has_scheduled_payments(uow: UnitOfWork, store_id: str, billing_key: str) -> bool:
@@ -112,11 +112,11 @@ async def create_payment_schedule(uow: UnitOfWork, store: StoreContext, payment_
     if payment.channel_key is not None:
         channels = tuple(c for c in key.channels if c.key == payment.channel_key)
         if not channels:
-            known = await stores.find_channel(uow.session, store.store_id, payment.channel_key)
+            known = await stores.find_channel(uow, store.store_id, payment.channel_key)
             raise InvalidRequestError(
                 f"payment.channelKey: {'not a channel of this billing key' if known else 'no such channel'}"
             )
-    if await repository.live_exists_for_payment(uow.session, store.store_id, payment_id):
+    if await repository.live_exists_for_payment(uow.sql, store.store_id, payment_id):
         raise PaymentScheduleAlreadyExistsError(f"payment {payment_id} already has a live payment schedule")
     status = await payments.payment_status(uow, store.store_id, payment_id)
     if status in PAID_OR_WAITING:

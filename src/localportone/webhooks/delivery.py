@@ -54,8 +54,6 @@ def _fast_failing_sniffio_import() -> None:
 
 _fast_failing_sniffio_import()
 
-#: How long a store's signing secrets are reused before they are read again.
-SECRET_CACHE_SECONDS = 1.0
 #: Kept of a receiver's response body (and of each header value).
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -203,7 +201,8 @@ class Deliverer:
         self._clients: _Clients | None = None
         #: ``http://`` URLs go through this pool (far less CPU per request than httpx); ``https://`` through httpx.
         self._plain = http1.Pool(max_idle=self.config.concurrency, max_body=MAX_RESPONSE_BYTES)
-        self._secrets: dict[tuple[str, bool], tuple[float, tuple[bytes, ...]]] = {}
+        #: Decoded signing keys by the secrets they come from.
+        self._secrets: dict[tuple[str, ...], tuple[bytes, ...]] = {}
         #: Set by the job: the waker registered (weakly) for this runtime's database.
         self.waker: Any = None
 
@@ -241,26 +240,29 @@ class Deliverer:
         keys: dict[tuple[str, bool], tuple[bytes, ...]] = {}
         for row in rows:
             if (row.store_id, row.is_test) not in keys:
-                keys[(row.store_id, row.is_test)] = await self._keys(uow.session, row.store_id, row.is_test)
+                keys[(row.store_id, row.is_test)] = await self._keys(uow, row.store_id, row.is_test)
         return [Claimed(row, token, keys[(row.store_id, row.is_test)]) for row in rows]
 
-    async def _keys(self, session: Any, store_id: str, is_test: bool) -> tuple[bytes, ...]:
-        """The store's active secrets (a rotation applies to retries too; cached for a second)."""
-        cached = self._secrets.get((store_id, is_test))
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        settings = await stores.webhook_settings(session, store_id, is_test=is_test)
+    async def _keys(self, uow: UnitOfWork, store_id: str, is_test: bool) -> tuple[bytes, ...]:
+        """The store's active secrets, decoded (a rotation applies to retries too). The settings come from the
+        stores domain's per-process cache; only their decoding is remembered here."""
+        settings = await stores.webhook_settings(uow, store_id, is_test=is_test)
+        cached = self._secrets.get(settings.secrets)
+        if cached is not None:
+            return cached
         out = []
         for secret in settings.secrets[:2]:
             try:
                 out.append(signing.raw_secret(secret))
             except ValueError:
                 log.warning("store %s has an unusable webhook secret; skipped", store_id)
-        self._secrets[(store_id, is_test)] = (time.monotonic() + SECRET_CACHE_SECONDS, tuple(out))
+        if len(self._secrets) > 1024:
+            self._secrets.clear()
+        self._secrets[settings.secrets] = tuple(out)
         return tuple(out)
 
     def forget_secrets(self) -> None:
-        """A store's secrets changed in this process: sign with the new ones from the next attempt on."""
+        """A store's secrets changed in this process (the stores domain forgets its settings at the same commit)."""
         self._secrets.clear()
 
     async def release(self, claimed: Sequence[Claimed]) -> None:

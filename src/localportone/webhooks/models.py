@@ -3,10 +3,15 @@
 A delivery row is written in the same transaction as the change that caused the event, so a rolled-back change
 never produces a webhook and a committed one is never lost. The delivery job claims due rows with a lease and
 records each attempt.
+
+The payment paths queue deliveries and read ``Payment.webhooks`` with hand-written SQL through the records at the
+end of this module; they store every value exactly as the ORM mapping does, so the delivery job (ORM and Core)
+reads them unchanged.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +19,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from localportone.kernel.db import Base, Document, UTCDateTime
+from localportone.kernel.records import RecordTable
 
 #: Delivery states: PENDING (an attempt is still to be made) or the final result of the last attempt.
 PENDING = "PENDING"
@@ -91,3 +97,56 @@ class WebhookAttempt(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("delivery_id", "number"),)
+
+
+@dataclass
+class DeliveryRecord:
+    """A ``webhook_deliveries`` row as a plain record (same attribute names as :class:`WebhookDelivery`)."""
+
+    id: str
+    store_id: str
+    payment_id: str | None
+    billing_key: str | None
+    event_type: str
+    version: str
+    is_test: bool
+    url: str
+    body: str
+    payment_status: str | None
+    trigger: str | None
+    is_async: bool
+    status: str
+    last_result: str | None
+    execution_count: int
+    max_executions: int
+    next_attempt_at: datetime | None
+    lease_until: datetime | None
+    claimed_by: str | None
+    resend_of: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+DELIVERIES = RecordTable("webhook_deliveries", DeliveryRecord, kinds={
+    "is_test": "bool", "is_async": "bool", "next_attempt_at": "datetime", "lease_until": "datetime",
+    "created_at": "datetime", "updated_at": "datetime",
+})
+
+
+@dataclass
+class AttemptSummary:
+    """What ``PaymentWebhook`` shows of a delivery's latest attempt (columns of ``webhook_attempts``)."""
+
+    delivery_id: str
+    number: int
+    request_headers: dict[str, Any]
+    requested_at: datetime
+    responded_at: datetime | None
+    response_status: int | None
+    response_headers: list[list[str]] | None
+    response_body: str | None
+
+
+ATTEMPT_SUMMARIES = RecordTable("webhook_attempts", AttemptSummary, key=("delivery_id", "number"), kinds={
+    "request_headers": "json", "requested_at": "datetime", "responded_at": "datetime", "response_headers": "json",
+})

@@ -7,7 +7,7 @@ from typing import Any
 
 from localportone.kernel.clock import to_wire
 from localportone.webhooks import payloads
-from localportone.webhooks.models import WebhookAttempt, WebhookDelivery
+from localportone.webhooks.models import AttemptSummary, DeliveryRecord, WebhookAttempt, WebhookDelivery
 
 
 def header_text(headers: Mapping[str, str] | Iterable[Sequence[str]]) -> str:
@@ -16,7 +16,7 @@ def header_text(headers: Mapping[str, str] | Iterable[Sequence[str]]) -> str:
     return "\n".join(f"{name}: {value}" for name, value in pairs)
 
 
-def payment_webhook(row: WebhookDelivery, last: WebhookAttempt | None) -> dict[str, Any]:
+def payment_webhook(row: DeliveryRecord, last: AttemptSummary | None) -> dict[str, Any]:
     """``PaymentWebhook``: ``status``/``response`` describe the latest attempt and are absent before the first."""
     out: dict[str, Any] = {"id": row.id, "url": row.url}
     if row.payment_status is not None:

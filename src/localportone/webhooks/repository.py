@@ -1,4 +1,8 @@
-"""Every query of the webhooks domain. Claims are conditional updates that work on SQLite and PostgreSQL."""
+"""Every query of the webhooks domain. Claims are conditional updates that work on SQLite and PostgreSQL.
+
+Queuing deliveries and reading a payment's deliveries (the payment paths) are hand-written SQL on the unit of
+work's connection; the delivery job and the sandbox views use SQLAlchemy.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,28 @@ from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from localportone.webhooks.models import PENDING, WebhookAttempt, WebhookDelivery
+from localportone.kernel.sql import Sql
+from localportone.webhooks.models import (
+    ATTEMPT_SUMMARIES,
+    DELIVERIES,
+    PENDING,
+    AttemptSummary,
+    DeliveryRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 _DELIVERIES = cast(Table, WebhookDelivery.__table__)
 _ATTEMPTS = cast(Table, WebhookAttempt.__table__)
 _D = _DELIVERIES.c
 
 
-def add(session: AsyncSession, delivery: WebhookDelivery) -> None:
-    session.add(delivery)
+async def insert_deliveries(sql: Sql, records: Sequence[DeliveryRecord]) -> None:
+    """Queue deliveries (stored exactly as the ORM mapping stores them: the job reads them through it)."""
+    if len(records) == 1:
+        await DELIVERIES.insert(sql, records[0])
+    else:
+        await DELIVERIES.insert_many(sql, records)
 
 
 @dataclass(frozen=True)
@@ -122,35 +139,47 @@ async def delivery(session: AsyncSession, delivery_id: str, *, for_update: bool 
     return await session.scalar(stmt)
 
 
-async def payment_deliveries(session: AsyncSession, store_id: str, payment_id: str, *,
-                             exclude_types: Sequence[str] = ()) -> Sequence[WebhookDelivery]:
+def _not_in(column: str, values: Sequence[str]) -> str:
+    return f" AND {column} NOT IN ({', '.join('?' for _ in values)})" if values else ""
+
+
+async def payment_deliveries(sql: Sql, store_id: str, payment_id: str, *,
+                             exclude_types: Sequence[str] = ()) -> list[DeliveryRecord]:
     """A payment's deliveries, oldest first (ids are UUIDv7, so they sort by creation)."""
-    stmt = select(WebhookDelivery).where(WebhookDelivery.store_id == store_id,
-                                         WebhookDelivery.payment_id == payment_id)
-    if exclude_types:
-        stmt = stmt.where(WebhookDelivery.event_type.not_in(list(exclude_types)))
-    stmt = stmt.order_by(WebhookDelivery.created_at, WebhookDelivery.id)
-    return (await session.scalars(stmt)).all()
+    rows = await sql.all(
+        f"SELECT {DELIVERIES.select()} FROM webhook_deliveries WHERE store_id = ? AND payment_id = ?"
+        f"{_not_in('event_type', exclude_types)} ORDER BY created_at, id",
+        store_id, payment_id, *exclude_types,
+    )
+    return [DELIVERIES.load(sql, row) for row in rows]
 
 
-async def many_payments_deliveries(session: AsyncSession, store_ids: Collection[str], payment_ids: Collection[str], *,
-                                   exclude_types: Sequence[str] = ()) -> Sequence[WebhookDelivery]:
-    """Deliveries of any of the payments (the caller drops store/payment pairs it did not ask for)."""
-    stmt = select(WebhookDelivery).where(WebhookDelivery.store_id.in_(list(store_ids)),
-                                         WebhookDelivery.payment_id.in_(list(payment_ids)))
-    if exclude_types:
-        stmt = stmt.where(WebhookDelivery.event_type.not_in(list(exclude_types)))
-    return (await session.scalars(stmt.order_by(WebhookDelivery.created_at, WebhookDelivery.id))).all()
+_WITH_LAST_ATTEMPT = (
+    f"SELECT {DELIVERIES.select('d')}, {ATTEMPT_SUMMARIES.select('a')} FROM webhook_deliveries d "
+    "LEFT JOIN webhook_attempts a ON a.delivery_id = d.id AND a.number = d.execution_count "
+)
+_ATTEMPT_OFFSET = len(DELIVERIES.columns)
 
 
-async def last_attempts(session: AsyncSession, deliveries: Sequence[WebhookDelivery]) -> dict[str, WebhookAttempt]:
-    """The latest attempt of each delivery that has one."""
-    wanted = {(d.id, d.execution_count) for d in deliveries if d.execution_count > 0}
-    if not wanted:
-        return {}
-    stmt = select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_([d for d, _ in wanted]))
-    rows = (await session.scalars(stmt)).all()
-    return {a.delivery_id: a for a in rows if (a.delivery_id, a.number) in wanted}
+async def deliveries_with_last_attempt(
+    sql: Sql, store_ids: Collection[str], payment_ids: Collection[str], *, exclude_types: Sequence[str] = ()
+) -> list[tuple[DeliveryRecord, AttemptSummary | None]]:
+    """Deliveries of any of the payments, oldest first, each with its latest attempt (none before the first), in
+    one statement. With several stores and payments the caller drops pairs it did not ask for."""
+    stores, payments = list(store_ids), list(payment_ids)
+    where = (f"d.store_id {_in(stores)} AND d.payment_id {_in(payments)}"
+             f"{_not_in('d.event_type', exclude_types)}")
+    rows = await sql.all(f"{_WITH_LAST_ATTEMPT}WHERE {where} ORDER BY d.created_at, d.id",
+                         *stores, *payments, *exclude_types)
+    out = []
+    for row in rows:
+        attempt = None if row[_ATTEMPT_OFFSET] is None else ATTEMPT_SUMMARIES.load(sql, row, _ATTEMPT_OFFSET)
+        out.append((DELIVERIES.load(sql, row), attempt))
+    return out
+
+
+def _in(values: Sequence[str]) -> str:
+    return "= ?" if len(values) == 1 else f"IN ({', '.join('?' for _ in values)})"
 
 
 async def attempts_of(session: AsyncSession, ids: Sequence[str]) -> dict[str, list[WebhookAttempt]]:
@@ -169,9 +198,9 @@ async def resend_count(session: AsyncSession, original_id: str) -> int:
     return int(await session.scalar(stmt) or 0)
 
 
-async def has_payment_deliveries(session: AsyncSession, store_id: str, payment_id: str) -> bool:
-    stmt = select(_D.id).where(_D.store_id == store_id, _D.payment_id == payment_id).limit(1)
-    return (await session.scalar(stmt)) is not None
+async def has_payment_deliveries(sql: Sql, store_id: str, payment_id: str) -> bool:
+    return await sql.one("SELECT 1 FROM webhook_deliveries WHERE store_id = ? AND payment_id = ? LIMIT 1",
+                         store_id, payment_id) is not None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from localportone.http.parsing import parse_body
 from localportone.http.responses import ok
 from localportone.http.routing import PortOneRoute
 from localportone.kernel.pagination import MAX_PAGE_SIZE, Page
-from localportone.stores import repository as store_repository
+from localportone.kernel.uow import UnitOfWork
 from localportone.stores import service as stores
 from localportone.webhooks import payloads, service, signing
 from localportone.webhooks.delivery import Deliverer
@@ -143,7 +143,7 @@ async def _deliver_and_show(request: Request, store_id: str, delivery_id: str) -
 async def get_store_webhook(request: Request, storeId: str) -> Response:
     async with begin(request, write=False) as uow:
         store = await acting_store(request, uow, storeId)
-        view = await _store_webhook_view(uow.session, store.store_id)
+        view = await _store_webhook_view(uow, store.store_id)
     return ok(view)
 
 
@@ -157,21 +157,10 @@ async def put_store_webhook(request: Request, storeId: str) -> Response:
     secrets = _secrets_of(body)
     async with begin(request) as uow:
         store = await acting_store(request, uow, storeId)
-        row = await store_repository.store(uow.session, store.store_id)
-        assert row is not None  # acting_store resolved it
-        if "urls" in body.model_fields_set:
-            row.test_webhook_urls = list(body.urls) if body.urls is not None else None
-            row.live_webhook_urls = list(body.urls) if body.urls is not None else None
-        if body.version is not None:
-            row.webhook_version = body.version
-        if secrets is not None:
-            for old in await store_repository.webhook_secrets(uow.session, store.store_id, is_test=True):
-                await uow.session.delete(old)
-            await uow.session.flush()
-            for secret in secrets:
-                stores.add_webhook_secret(uow.session, store.store_id, secret, uow.now, is_test=True)
-        await uow.session.flush()
-        view = await _store_webhook_view(uow.session, store.store_id)
+        changes: dict[str, Any] = {"urls": body.urls} if "urls" in body.model_fields_set else {}
+        await stores.update_webhook_settings(uow, store.store_id, version=body.version, test_secrets=secrets,
+                                             **changes)
+        view = await _store_webhook_view(uow, store.store_id)
         uow.after_commit(_deliverer(request).forget_secrets)
     return ok(view)
 
@@ -192,9 +181,10 @@ def _secrets_of(body: StoreWebhookBody) -> list[str] | None:
     return list(secrets)
 
 
-async def _store_webhook_view(session: Any, store_id: str) -> dict[str, Any]:
-    test = await stores.webhook_settings(session, store_id, is_test=True)
-    live = await stores.webhook_settings(session, store_id, is_test=False)
+async def _store_webhook_view(uow: UnitOfWork, store_id: str) -> dict[str, Any]:
+    """The effective settings as this transaction sees them (never from the cache: a PUT shows its own change)."""
+    test = await stores.webhook_settings(uow, store_id, is_test=True, fresh=True)
+    live = await stores.webhook_settings(uow, store_id, is_test=False, fresh=True)
     return {
         "storeId": store_id,
         "version": test.version,

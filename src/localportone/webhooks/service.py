@@ -18,7 +18,7 @@ from localportone.kernel.pagination import Page
 from localportone.kernel.uow import UnitOfWork
 from localportone.stores import service as stores
 from localportone.webhooks import payloads, presenter, repository, state, wakeup
-from localportone.webhooks.models import PENDING, WebhookDelivery
+from localportone.webhooks.models import PENDING, DeliveryRecord, WebhookDelivery
 from localportone.wire.errors import (
     MaxWebhookRetryCountReachedError,
     PaymentNotFoundError,
@@ -32,29 +32,32 @@ UNLISTED_TYPES = ("Transaction.Confirm",)
 async def _destinations(uow: UnitOfWork, store_id: str, is_test: bool,
                         notice_urls: list[str] | None) -> tuple[list[str], str]:
     """``noticeUrls`` when given and non-empty, else the store's URLs for the mode; and the payload version."""
-    settings = await stores.webhook_settings(uow.session, store_id, is_test=is_test)
+    settings = await stores.webhook_settings(uow, store_id, is_test=is_test)
     urls = list(notice_urls) if notice_urls else list(settings.urls)
     return list(dict.fromkeys(u for u in urls if u)), settings.version
 
 
-def _queue(uow: UnitOfWork, urls: list[str], body: str, *, store_id: str, event_type: str, version: str,
-           is_test: bool, payment_id: str | None = None, billing_key: str | None = None,
-           payment_status: str | None = None, trigger: str | None = None, is_async: bool = False,
-           max_executions: int = state.MAX_EXECUTIONS, resend_of: str | None = None,
-           created_at: datetime | None = None, wake: bool = True) -> list[WebhookDelivery]:
-    rows = []
-    for url in urls:
-        row = WebhookDelivery(
+async def _queue(uow: UnitOfWork, urls: list[str], body: str, *, store_id: str, event_type: str, version: str,
+                 is_test: bool, payment_id: str | None = None, billing_key: str | None = None,
+                 payment_status: str | None = None, trigger: str | None = None, is_async: bool = False,
+                 max_executions: int = state.MAX_EXECUTIONS, resend_of: str | None = None,
+                 created_at: datetime | None = None, wake: bool = True) -> list[DeliveryRecord]:
+    """Insert one PENDING delivery per URL, due now, in the caller's transaction (hand-written ``INSERT``)."""
+    now = uow.now
+    rows = [
+        DeliveryRecord(
             id=ids.uuid7(), store_id=store_id, payment_id=payment_id, billing_key=billing_key,
             event_type=event_type, version=version, is_test=is_test, url=url, body=body,
             payment_status=payment_status, trigger=trigger, is_async=is_async, status=PENDING, last_result=None,
-            execution_count=0, max_executions=max_executions, next_attempt_at=uow.now, lease_until=None,
-            claimed_by=None, resend_of=resend_of, created_at=created_at or uow.now, updated_at=uow.now,
+            execution_count=0, max_executions=max_executions, next_attempt_at=now, lease_until=None,
+            claimed_by=None, resend_of=resend_of, created_at=created_at or now, updated_at=now,
         )
-        repository.add(uow.session, row)
-        rows.append(row)
-    if rows and wake:
-        wakeup.wake_after_commit(uow)
+        for url in urls
+    ]
+    if rows:
+        await repository.insert_deliveries(uow.sql, rows)
+        if wake:
+            wakeup.wake_after_commit(uow)
     return rows
 
 
@@ -83,8 +86,8 @@ async def enqueue_payment_event(
     )
     if body is None:  # the legacy version has no message for this event
         return
-    _queue(uow, urls, body, store_id=store.store_id, event_type=event_type, version=version, is_test=is_test,
-           payment_id=payment_id, payment_status=payment_status, trigger=trigger, is_async=is_async)
+    await _queue(uow, urls, body, store_id=store.store_id, event_type=event_type, version=version, is_test=is_test,
+                 payment_id=payment_id, payment_status=payment_status, trigger=trigger, is_async=is_async)
 
 
 async def enqueue_billing_key_event(
@@ -104,31 +107,31 @@ async def enqueue_billing_key_event(
                                      billing_key=billing_key)
     if body is None:
         return
-    _queue(uow, urls, body, store_id=store.store_id, event_type=event_type, version=version, is_test=is_test,
-           billing_key=billing_key)
+    await _queue(uow, urls, body, store_id=store.store_id, event_type=event_type, version=version, is_test=is_test,
+                 billing_key=billing_key)
 
 
 async def payment_webhooks(uow: UnitOfWork, store_id: str, payment_id: str) -> list[dict[str, Any]]:
     """The payment's deliveries as ``PaymentWebhook`` wire objects (for ``Payment.webhooks``), oldest first."""
-    rows = await repository.payment_deliveries(uow.session, store_id, payment_id, exclude_types=UNLISTED_TYPES)
-    last = await repository.last_attempts(uow.session, rows)
-    return [presenter.payment_webhook(row, last.get(row.id)) for row in rows]
+    rows = await repository.deliveries_with_last_attempt(uow.sql, (store_id,), (payment_id,),
+                                                         exclude_types=UNLISTED_TYPES)
+    return [presenter.payment_webhook(row, last) for row, last in rows]
 
 
 async def payments_webhooks(uow: UnitOfWork, payments: Sequence[tuple[str, str]]) -> dict[tuple[str, str],
                                                                                         list[dict[str, Any]]]:
-    """``payment_webhooks`` for many ``(store_id, payment_id)`` at once (payment lists): three queries in all."""
+    """``payment_webhooks`` for many ``(store_id, payment_id)`` at once (payment lists): one query in all."""
     wanted = set(payments)
     out: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in wanted}
     if not wanted:
         return out
-    rows = await repository.many_payments_deliveries(
-        uow.session, {s for s, _ in wanted}, {p for _, p in wanted}, exclude_types=UNLISTED_TYPES
+    rows = await repository.deliveries_with_last_attempt(
+        uow.sql, sorted({s for s, _ in wanted}), sorted({p for _, p in wanted}), exclude_types=UNLISTED_TYPES
     )
-    rows = [row for row in rows if (row.store_id, row.payment_id) in wanted]
-    last = await repository.last_attempts(uow.session, rows)
-    for row in rows:
-        out[(row.store_id, str(row.payment_id))].append(presenter.payment_webhook(row, last.get(row.id)))
+    for row, last in rows:
+        key = (row.store_id, str(row.payment_id))
+        if key in wanted:
+            out[key].append(presenter.payment_webhook(row, last))
     return out
 
 
@@ -136,7 +139,7 @@ async def _payment_exists(uow: UnitOfWork, store_id: str, payment_id: str) -> bo
     try:
         from localportone.payments.service import payment_exists
     except ImportError:  # the payments domain is not there yet: a payment we sent webhooks for exists
-        return await repository.has_payment_deliveries(uow.session, store_id, payment_id)
+        return await repository.has_payment_deliveries(uow.sql, store_id, payment_id)
     return bool(await payment_exists(uow, store_id, payment_id))
 
 
@@ -146,7 +149,7 @@ async def resend_webhook(uow: UnitOfWork, store: StoreContext, payment_id: str, 
     of the payment's webhooks (default: its most recent); manual resends are counted per original webhook."""
     if not await _payment_exists(uow, store.store_id, payment_id):
         raise PaymentNotFoundError("payment not found")
-    rows = await repository.payment_deliveries(uow.session, store.store_id, payment_id, exclude_types=UNLISTED_TYPES)
+    rows = await repository.payment_deliveries(uow.sql, store.store_id, payment_id, exclude_types=UNLISTED_TYPES)
     if webhook_id is None:
         if not rows:
             raise WebhookNotFoundError("the payment has no webhook to resend")
@@ -161,7 +164,7 @@ async def resend_webhook(uow: UnitOfWork, store: StoreContext, payment_id: str, 
         raise MaxWebhookRetryCountReachedError(
             f"webhook {original} was already resent {max_resends} times (the maximum)"
         )
-    (row,) = _queue(
+    (row,) = await _queue(
         uow, [target.url], target.body, store_id=target.store_id, event_type=target.event_type,
         version=target.version, is_test=target.is_test, payment_id=target.payment_id,
         payment_status=target.payment_status, trigger="MANUAL", is_async=True, resend_of=original,
@@ -217,7 +220,7 @@ async def prepare_replay(uow: UnitOfWork, store: StoreContext, delivery_id: str)
 async def queue_test_call(uow: UnitOfWork, store: StoreContext, url: str, event_type: str) -> str:
     """The console's "test call": a sample 2024-04-25 message to ``url``, attempted once, kept in the log."""
     body = payloads.sample_body(event_type, uow.now, store.store_id)
-    (row,) = _queue(uow, [url], body, store_id=store.store_id, event_type=event_type, version=payloads.TEST_CALL,
+    (row,) = await _queue(uow, [url], body, store_id=store.store_id, event_type=event_type, version=payloads.TEST_CALL,
                     is_test=True, max_executions=1, wake=False)
     return row.id
 

@@ -1,0 +1,50 @@
+"""The payment document: ``Payment`` rendered once per change, so that ``GET /payments/{id}`` is one lookup.
+
+Every write unit of work that locks a payment re-renders it just before the commit (after the last change is
+flushed), into ``payments.document``; the fast GET route (:func:`fast_payment`) then reads that text, adds the
+``webhooks`` field (deliveries change without the payment changing) and answers. A document that may have become
+false with time alone (a virtual account past its expiry) or that is missing (rows written by other means) makes
+the fast route decline, and the regular route renders the payment as before.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+
+from localportone.kernel.sql import Sql
+from localportone.kernel.uow import UnitOfWork
+from localportone.payments import presenter, repository, state
+from localportone.payments.models import PaymentRow
+
+_DOCUMENT = "SELECT document, document_expires_at FROM payments WHERE store_id = ? AND payment_id = ?"
+
+
+def refresh_before_commit(uow: UnitOfWork, payment: PaymentRow) -> None:
+    """Have ``payment``'s document rewritten before ``uow`` commits."""
+
+    async def refresh() -> None:
+        tx = await repository.current_transaction(uow, payment)
+        if tx is None:
+            return
+        cancellations = (await repository.cancellations_of(uow, [tx.id]))[tx.id]
+        payment.document = orjson.dumps(presenter.payment(tx, cancellations)).decode()
+        payment.document_expires_at = tx.va_expired_at if tx.status == state.VIRTUAL_ACCOUNT_ISSUED else None
+
+    uow.before_commit(("payment-document", payment.id), refresh)
+
+
+async def stored_document(sql: Sql, store_id: str, payment_id: str, now: datetime) -> str | None:
+    """The payment's document, if there is one that is still true at ``now``."""
+    row = await sql.one(_DOCUMENT, store_id, payment_id)
+    if row is None or row[0] is None:
+        return None
+    expires = row[1]
+    if expires is not None:
+        expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=now.tzinfo)
+        if expires_at <= now:
+            return None
+    return str(row[0])
