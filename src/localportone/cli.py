@@ -39,6 +39,7 @@ def serve(
     """Apply migrations, seed an empty database, and serve the PortOne V2 API."""
     import uvicorn
 
+    from localportone.http.server import CoalescingHttpToolsProtocol
     from localportone.migrations import upgrade
     from localportone.runtime import Runtime
 
@@ -80,6 +81,7 @@ def serve(
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
+        http=CoalescingHttpToolsProtocol,
     )
 
 

@@ -17,6 +17,7 @@ import httpx
 import uvicorn
 
 from localportone.app import create_app, with_fast_paths
+from localportone.http.server import CoalescingHttpToolsProtocol
 from localportone.kernel.config import Settings
 from localportone.runtime import Runtime
 
@@ -64,7 +65,8 @@ def run_server(settings: Settings) -> Iterator[RunningServer]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(settings)
-    config = uvicorn.Config(with_fast_paths(app), log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(with_fast_paths(app), log_level="warning", lifespan="on", access_log=False,
+                            http=CoalescingHttpToolsProtocol)
     server = _TestServer(config)
     holder: dict[str, Any] = {}
 

@@ -9,8 +9,6 @@ deferred transactions, so that readers never queue behind writers. SQLite runs o
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +26,7 @@ from sqlalchemy.types import TypeDecorator
 
 from localportone.kernel import sqlite_inloop
 from localportone.kernel.group_commit import GroupCommit
+from localportone.kernel.pg_units import PgUnits
 from localportone.kernel.sql import Sql
 
 NAMING = {
@@ -106,16 +105,6 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     return engine
 
 
-async def _pg_json_codecs(connection: Any) -> None:
-    """JSON as the SQLAlchemy-made connections have it: strings in, Python objects out."""
-    for name, prefix in (("json", b""), ("jsonb", b"\x01")):
-        await connection.set_type_codec(
-            name, schema="pg_catalog", format="binary",
-            encoder=lambda text, p=prefix: p + text.encode(),
-            decoder=lambda data, n=len(prefix): json.loads(data[n:].decode()),
-        )
-
-
 @dataclass
 class Database:
     """The two engines (one on PostgreSQL) and their session factories."""
@@ -127,10 +116,10 @@ class Database:
     _reader: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
     #: SQLite: the writers of this process take turns in shared transactions (:mod:`.group_commit`).
     _group: GroupCommit | None = field(default=None, repr=False)
-    #: Connections of :meth:`raw_reader`: idle in-loop sqlite3 connections, or an asyncpg pool (made on first use).
+    #: SQLite: idle in-loop sqlite3 connections of :meth:`raw_reader`.
     _idle_readers: list[sqlite3.Connection] = field(default_factory=list, repr=False)
-    _reader_pool: Any = field(default=None, repr=False)
-    _reader_pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    #: PostgreSQL: the asyncpg connections of every unit of work and of :meth:`raw_reader` (:mod:`.pg_units`).
+    _pg: PgUnits | None = field(default=None, repr=False)
 
     @property
     def dialect(self) -> str:
@@ -146,7 +135,8 @@ class Database:
             write = create_async_engine(aurl, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
             read = write
         db = cls(url=url, write_engine=write, read_engine=read,
-                 _group=GroupCommit(aurl, make_url(aurl).database or ":memory:") if is_sqlite(url) else None)
+                 _group=GroupCommit(aurl, make_url(aurl).database or ":memory:") if is_sqlite(url) else None,
+                 _pg=None if is_sqlite(url) else PgUnits(aurl, max_size=pool_size * 3))
         db._writer = async_sessionmaker(write, expire_on_commit=False, autoflush=False)
         db._reader = async_sessionmaker(read, expire_on_commit=False, autoflush=False)
         return db
@@ -157,6 +147,11 @@ class Database:
         """SQLite: the process's write connection and its batches; ``None`` on PostgreSQL."""
         return self._group
 
+    @property
+    def pg(self) -> PgUnits | None:
+        """PostgreSQL: the connections units of work run on (no ORM session unless asked for); ``None`` on SQLite."""
+        return self._pg
+
     @asynccontextmanager
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         """An ORM session on the write or read engine (SQLite writes go through :attr:`group` instead)."""
@@ -165,15 +160,21 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def raw_reader(self) -> AsyncIterator[Sql]:
+    async def raw_reader(self, *, snapshot: bool = True) -> AsyncIterator[Sql]:
         """A read-only :class:`Sql` without an ORM session, for the hottest reads (no pool checkout, no greenlet).
 
-        SQLite: an in-loop connection in a deferred transaction (one snapshot for all the statements). PostgreSQL:
-        a connection of a small asyncpg pool of its own, statements in autocommit (read committed, as in a
-        transaction at that level).
+        SQLite: an in-loop connection in a deferred transaction, so that all the statements see one snapshot
+        (``snapshot=False``: each statement is its own, for reads of one statement that matters). PostgreSQL:
+        a connection of :attr:`pg`, statements in autocommit (read committed, as in a transaction at that level).
         """
         if self.dialect == "sqlite":
             connection = self._idle_readers.pop() if self._idle_readers else self._open_sqlite_reader()
+            if not snapshot:
+                try:
+                    yield Sql("sqlite", sqlite_inloop.InLoopConnection(connection))
+                finally:
+                    self._idle_readers.append(connection)
+                return
             connection.execute("BEGIN")
             try:
                 yield Sql("sqlite", sqlite_inloop.InLoopConnection(connection))
@@ -181,31 +182,21 @@ class Database:
                 connection.execute("ROLLBACK")
                 self._idle_readers.append(connection)
             return
-        pool = self._reader_pool or await self._open_pg_readers()
-        async with pool.acquire() as connection:
-            yield Sql("postgresql", connection)
+        assert self._pg is not None
+        async with self._pg.autocommit() as sql:
+            yield sql
 
     def _open_sqlite_reader(self) -> sqlite3.Connection:
         path = make_url(async_url(self.url)).database or ":memory:"
         return sqlite_inloop.open_connection(path, busy_timeout_ms=30000)
-
-    async def _open_pg_readers(self) -> Any:
-        import asyncpg
-
-        async with self._reader_pool_lock:
-            if self._reader_pool is None:
-                dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
-                self._reader_pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8, init=_pg_json_codecs)
-        return self._reader_pool
 
     async def dispose(self) -> None:
         if self._group is not None:
             await self._group.close()
         while self._idle_readers:
             self._idle_readers.pop().close()
-        if self._reader_pool is not None:
-            await self._reader_pool.close()
-            self._reader_pool = None
+        if self._pg is not None:
+            await self._pg.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

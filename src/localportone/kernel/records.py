@@ -200,15 +200,28 @@ class Tracker:
     did; ``flush`` writes new records, then the changed columns of the others.
     """
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_created", "_entries")
 
     def __init__(self) -> None:
         #: (table, key) -> [table, record, snapshot as last written, or None while not inserted yet]
         self._entries: dict[tuple[str, tuple[Any, ...]], list[Any]] = {}
+        #: keys of the records added (not loaded) by this unit of work
+        self._created: set[tuple[str, tuple[Any, ...]]] = set()
 
     def add(self, table: RecordTable[R], record: R) -> R:
-        self._entries[(table.name, tuple(table.key_of(record)))] = [table, record, None]
+        key = (table.name, tuple(table.key_of(record)))
+        self._entries[key] = [table, record, None]
+        self._created.add(key)
         return record
+
+    def get(self, table: RecordTable[R], *key: Any) -> R | None:
+        """The record tracked under ``key``, without a query."""
+        entry = self._entries.get((table.name, key))
+        return None if entry is None else entry[1]
+
+    def created(self, table: RecordTable[R], record: R) -> bool:
+        """Whether this unit of work added ``record`` (it did not exist before the unit began)."""
+        return (table.name, tuple(table.key_of(record))) in self._created
 
     def track(self, sql: Sql, table: RecordTable[R], record: R) -> R:
         key = (table.name, tuple(table.key_of(record)))

@@ -13,13 +13,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from localportone.kernel.clock import Clock
 from localportone.kernel.db import Database
 from localportone.kernel.group_commit import GroupCommit
+from localportone.kernel.pg_units import PgUnits
 from localportone.kernel.records import RecordTable, Tracker
 from localportone.kernel.sql import Sql
 from localportone.kernel.tables import ClockRow
@@ -51,6 +52,8 @@ class UnitOfWork:
     _session: AsyncSession | None = None
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
     _before_commit: dict[Hashable, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    #: Facts a use case notes for later steps of the same unit of work (e.g. "search terms written").
+    memo: dict[Hashable, Any] = field(default_factory=dict)
     _tracker: Tracker = field(default_factory=Tracker)
 
     @property
@@ -92,6 +95,14 @@ class UnitOfWork:
         """Insert ``record`` at the next :meth:`flush` (and track it from then on)."""
         return self._tracker.add(table, record)
 
+    def tracked(self, table: RecordTable[R], *key: Any) -> R | None:
+        """The record this unit of work tracks under ``key`` (loaded or added), without a query."""
+        return self._tracker.get(table, *key)
+
+    def created(self, table: RecordTable[R], record: R) -> bool:
+        """Whether this unit of work added ``record`` (so that nothing referring to it existed before)."""
+        return self._tracker.created(table, record)
+
     async def flush(self) -> None:
         """Write the changes of tracked records (also done before the commit)."""
         await self._tracker.flush(self.sql)
@@ -117,9 +128,16 @@ class Transactions:
             async with self._grouped(group) as uow:
                 yield uow
             return
+        pg = self.db.pg
+        if pg is not None:
+            async with self._pg(pg, write) as uow:
+                yield uow
+            return
         async with self.db.session(write=write) as session:
             connection = await session.connection()
             raw = await connection.get_raw_connection()
+            if self.db.dialect != "sqlite":
+                await _begin_postgres_now(connection, raw.dbapi_connection)
             sql = Sql(self.db.dialect, raw.driver_connection)
             if self.clock.is_stale():
                 await self.refresh_clock(sql)
@@ -166,16 +184,56 @@ class Transactions:
             raise kept
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[UnitOfWork]:
+    async def _pg(self, pg: PgUnits, write: bool) -> AsyncIterator[UnitOfWork]:
+        """A PostgreSQL unit: its own transaction on an asyncpg connection (:mod:`.pg_units`), committed once the
+        unit has finished (write units) or rolled back (read units, and failures)."""
+        kept: BaseException | None = None
+        async with pg.transaction(write=write) as (sql, new_session):
+            if self.clock.is_stale():
+                await self.refresh_clock(sql)
+            uow = self._unit(sql, write, new_session)
+            try:
+                try:
+                    yield uow
+                except BaseException as exc:
+                    if not (write and _keeps_changes(exc)):
+                        raise
+                    kept = exc
+                if write:
+                    await uow.finish()
+            finally:
+                if uow._session is not None:
+                    await uow._session.close()
+        _run(uow._after_commit)  # the transaction is committed once pg.transaction() returns
+        if kept is not None:
+            raise kept
+
+    @asynccontextmanager
+    async def read(self, *, snapshot: bool = True) -> AsyncIterator[UnitOfWork]:
         """A read-only unit of work with :attr:`UnitOfWork.sql` only: for reads written entirely in plain SQL.
 
         Its ``session`` raises on use, so that a read that still needs the ORM fails loudly (the fast HTTP paths
-        then answer through the regular route).
+        then answer through the regular route). ``snapshot=False``: each statement reads the latest commit
+        (:meth:`Database.raw_reader`).
         """
-        async with self.db.raw_reader() as sql:
+        async with self.db.raw_reader(snapshot=snapshot) as sql:
             if self.clock.is_stale():
                 await self.refresh_clock(sql)
             yield self._unit(sql, False, _no_session)
+
+
+async def _begin_postgres_now(connection: AsyncConnection, adapter: object) -> None:
+    """Send ``BEGIN`` now. SQLAlchemy's asyncpg adapter sends it lazily, before its own first statement, so that
+    hand-written statements run before any ORM one would be in autocommit: never rolled back, their row locks
+    released at once."""
+    start = getattr(adapter, "_start_transaction", None)
+    started = getattr(adapter, "_started", None)  # SQLAlchemy 2.0; 2.1 keeps only ``_transaction``
+    if started is None:
+        started = getattr(adapter, "_transaction", False) is not None
+    if start is None:
+        await connection.exec_driver_sql("SELECT 1")  # any statement through SQLAlchemy begins the transaction
+    elif not started:
+        await start()
 
 
 class NoSessionError(RuntimeError):

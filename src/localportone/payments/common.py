@@ -11,7 +11,7 @@ from localportone.kernel import ids
 from localportone.kernel.config import Settings
 from localportone.kernel.uow import UnitOfWork
 from localportone.payments import inputs, repository, state
-from localportone.payments.models import PaymentEventRow, PaymentRow, TransactionRow
+from localportone.payments.models import TRANSACTIONS, PaymentEventRow, PaymentRow, TransactionRow
 from localportone.pg.connector import ChannelRef, PgTransportError
 from localportone.stores.service import ChannelInfo
 from localportone.webhooks import service as webhooks
@@ -93,7 +93,10 @@ async def save(uow: UnitOfWork, tx: TransactionRow) -> None:
         card = inputs.method_card(tx.method)
         tx.card_brand, tx.card_type, tx.card_owner_type = card.get("brand"), card.get("type"), card.get("ownerType")
     await repository.flush(uow)
-    await repository.replace_search_terms(uow, tx.id, inputs.search_terms(tx))
+    # An attempt made by this unit of work has no terms yet, unless an earlier save of this unit wrote some.
+    fresh = uow.created(TRANSACTIONS, tx) and ("search-terms", tx.id) not in uow.memo
+    uow.memo[("search-terms", tx.id)] = True
+    await repository.replace_search_terms(uow, tx.id, inputs.search_terms(tx), fresh=fresh)
 
 
 def set_status(tx: TransactionRow, status: str, now: Any) -> None:

@@ -16,27 +16,35 @@ import orjson
 from localportone.kernel.sql import Sql
 from localportone.kernel.uow import UnitOfWork
 from localportone.payments import presenter, repository, state
-from localportone.payments.models import PaymentRow
+from localportone.payments.models import TRANSACTIONS, PaymentRow
 
-_DOCUMENT = "SELECT document, document_expires_at FROM payments WHERE store_id = ? AND payment_id = ?"
+_DOCUMENT = (
+    "SELECT p.document, p.document_expires_at, EXISTS (SELECT 1 FROM webhook_deliveries d "
+    "WHERE d.store_id = p.store_id AND d.payment_id = p.payment_id) FROM payments p "
+    "WHERE p.store_id = ? AND p.payment_id = ?"
+)
 
 
 def refresh_before_commit(uow: UnitOfWork, payment: PaymentRow) -> None:
     """Have ``payment``'s document rewritten before ``uow`` commits."""
 
     async def refresh() -> None:
-        tx = await repository.current_transaction(uow, payment)
+        tx = (uow.tracked(TRANSACTIONS, payment.current_transaction_id)
+              or await repository.current_transaction(uow, payment))
         if tx is None:
             return
-        cancellations = (await repository.cancellations_of(uow, [tx.id]))[tx.id]
+        # an attempt this unit of work created has no cancellations yet
+        created = uow.created(TRANSACTIONS, tx)
+        cancellations = [] if created else (await repository.cancellations_of(uow, [tx.id]))[tx.id]
         payment.document = orjson.dumps(presenter.payment(tx, cancellations)).decode()
         payment.document_expires_at = tx.va_expired_at if tx.status == state.VIRTUAL_ACCOUNT_ISSUED else None
 
     uow.before_commit(("payment-document", payment.id), refresh)
 
 
-async def stored_document(sql: Sql, store_id: str, payment_id: str, now: datetime) -> str | None:
-    """The payment's document, if there is one that is still true at ``now``."""
+async def stored_document(sql: Sql, store_id: str, payment_id: str, now: datetime) -> tuple[str, bool] | None:
+    """The payment's document, if there is one that is still true at ``now``, and whether the payment has
+    webhook deliveries (one statement: a read without a snapshot still sees one consistent row)."""
     row = await sql.one(_DOCUMENT, store_id, payment_id)
     if row is None or row[0] is None:
         return None
@@ -47,4 +55,4 @@ async def stored_document(sql: Sql, store_id: str, payment_id: str, now: datetim
             expires_at = expires_at.replace(tzinfo=now.tzinfo)
         if expires_at <= now:
             return None
-    return str(row[0])
+    return str(row[0]), bool(row[2])

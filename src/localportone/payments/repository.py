@@ -75,10 +75,10 @@ async def lock_payment(uow: UnitOfWork, store_id: str, payment_id: str) -> Payme
 
 
 async def lock_or_create_payment(uow: UnitOfWork, new: PaymentRow) -> PaymentRow:
-    """The locked payment row of (store, paymentId), inserting ``new`` when there is none yet."""
-    row = await lock_payment(uow, new.store_id, new.payment_id)
-    if row is not None:
-        return row
+    """The locked payment row of (store, paymentId), inserting ``new`` when there is none yet.
+
+    The insert comes first: most payments are new, and an existing row costs one ignored insert more.
+    """
     inserted = await uow.sql.run(PAYMENTS.insert_sql + " ON CONFLICT (store_id, payment_id) DO NOTHING",
                                  *PAYMENTS.params(uow.sql, new))
     if inserted:

@@ -133,7 +133,7 @@ async def fast_get_payment(request: FastRequest) -> bytes | None:
     """``GET /payments/{paymentId}`` from the stored document, without FastAPI (:mod:`localportone.http.fast`)."""
     state = request.state
     transactions: Transactions = state.transactions
-    async with transactions.read() as uow:
+    async with transactions.read(snapshot=False) as uow:
         principal = await state.authenticator.authenticate(uow, request.header(b"authorization"))
         store = await resolve_store(uow, principal, request.query.get("storeId"))
         return await service.get_payment_document(uow, store, request.params[0])

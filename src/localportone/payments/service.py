@@ -586,10 +586,11 @@ async def get_payment(uow: UnitOfWork, store: StoreContext, payment_id: str) -> 
 
 async def get_payment_document(uow: UnitOfWork, store: StoreContext, payment_id: str) -> bytes | None:
     """``Payment`` as JSON from the stored document plus its webhooks; ``None`` when there is no current one."""
-    document = await documents.stored_document(uow.sql, store.store_id, payment_id, uow.now)
-    if document is None:
+    stored = await documents.stored_document(uow.sql, store.store_id, payment_id, uow.now)
+    if stored is None:
         return None
-    hooks = await webhooks.payment_webhooks(uow, store.store_id, payment_id)
+    document, has_webhooks = stored
+    hooks = await webhooks.payment_webhooks(uow, store.store_id, payment_id) if has_webhooks else []
     if not hooks:
         return document.encode()
     return b"".join((document[:-1].encode(), b',"webhooks":', orjson.dumps(hooks), b"}"))

@@ -1,8 +1,10 @@
 """How a commit that queued webhooks wakes the delivery job of its own process.
 
 Domains only hold a unit of work, not the runtime, so the job registers a waker under the database engine its
-runtime writes with; ``enqueue_*`` looks it up from the session's bind. Without a registered waker (a script using
-the services directly) nothing is woken and the job's poll interval picks the rows up.
+runtime writes with, and a commit that queued rows wakes every job registered in the process (one per runtime,
+normally one in all; a job woken for another database only polls once early). The unit of work's ORM session is
+not asked for its engine: the payment paths run without one. Without a registered waker (a script using the
+services directly) nothing is woken and the job's poll interval picks the rows up.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def register(bind: Any, waker: Waker) -> None:
 
 
 def wake_after_commit(uow: UnitOfWork) -> None:
-    waker = _wakers.get(id(uow.session.bind))
-    if waker is not None:
-        uow.after_commit(waker)
+    if len(_wakers):
+        uow.after_commit(_wake_all)
+
+
+def _wake_all() -> None:
+    for waker in list(_wakers.values()):
+        waker()
