@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from localportone.kernel import pg_units
 from localportone.kernel.config import Settings
+from localportone.kernel.db import async_url
 from localportone.kernel.records import encode_datetime
 from localportone.kernel.tables import ServerKey
 from localportone.kernel.uow import keep_changes
@@ -193,6 +195,36 @@ def test_postgres_connections_ended_by_the_server_are_replaced(settings: Setting
         assert await _names(runtime) == {"uow-after"}
 
     _run(settings, body)
+
+
+def test_postgres_units_wait_for_a_free_connection_then_time_out(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL connection pool")
+    monkeypatch.setattr(pg_units, "CHECKOUT_TIMEOUT", 0.3)
+
+    async def main() -> None:
+        units = pg_units.PgUnits(async_url(settings.database_url), max_size=1)
+        try:
+            async with units.transaction(write=False) as (sql, _):
+                with pytest.raises(TimeoutError, match="all 1 PostgreSQL connections"):
+                    async with units.autocommit():
+                        pass
+                assert await sql.value("SELECT 1") == 1
+            waiting = asyncio.ensure_future(_one_value(units))
+            async with units.transaction(write=True) as (sql, _):
+                await asyncio.sleep(0.05)
+                assert not waiting.done()  # queued behind the unit that holds the only connection
+            assert await waiting == 2
+        finally:
+            await units.close()
+
+    asyncio.run(main())
+
+
+async def _one_value(units: pg_units.PgUnits) -> int:
+    async with units.autocommit() as sql:
+        return int(await sql.value("SELECT 2"))
 
 
 class _Unnoticed:

@@ -64,6 +64,7 @@ class PgUnits:
         #: ``postgresql+asyncpg://`` for the ORM engine; asyncpg itself takes the plain ``postgresql://`` form.
         self._url = url
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._max_size = max_size
         self._slots = asyncio.Semaphore(max_size)
         self._idle: list[_Pooled] = []  # a stack: the last released is the next handed out
         self._engine: AsyncEngine | None = None
@@ -125,8 +126,12 @@ class PgUnits:
 
     async def _acquire(self) -> _Pooled:
         if self._slots.locked():
-            async with asyncio.timeout(CHECKOUT_TIMEOUT):
-                await self._slots.acquire()
+            try:
+                async with asyncio.timeout(CHECKOUT_TIMEOUT):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise TimeoutError(f"all {self._max_size} PostgreSQL connections of this process stayed in use "
+                                   f"for {CHECKOUT_TIMEOUT:.0f} s") from None
         else:
             await self._slots.acquire()
         try:

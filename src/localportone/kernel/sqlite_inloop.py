@@ -154,6 +154,7 @@ def open_connection(path: str, *, busy_timeout_ms: int) -> sqlite3.Connection:
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA temp_store=MEMORY")  # savepoint journals stay off the disk
     connection.execute("PRAGMA wal_autocheckpoint=0")  # kernel.group_commit checkpoints off the request path
+    connection.execute("PRAGMA journal_size_limit=67108864")  # a WAL that starts over is cut back to 64 MB
     return connection
 
 
