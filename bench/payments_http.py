@@ -69,20 +69,39 @@ end
 """
 
 
-def wrk(url: str, script: str, seconds: int, connections: int, args: list[str]) -> dict[str, float]:
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes (utime and stime of /proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, script: str, seconds: int, connections: int, args: list[str],
+        server_pid: int | None = None) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
+    pids = [server_pid, *_descendants(server_pid)] if server_pid else []
+    cpu_before = _cpu_seconds(pids)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url, "--", *args],
         capture_output=True, text=True, timeout=seconds + 60, check=True,
     ).stdout
     os.unlink(f.name)
+    cpu = _cpu_seconds(pids) - cpu_before
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = re.search(r"(\d+) requests in", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests = int(total.group(1)) if total else 0
     return {"rps": rate, "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else -1,
-            "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "cpu_us": cpu / requests * 1e6 if requests and pids else -1}
 
 
 def main() -> int:
@@ -134,7 +153,7 @@ def main() -> int:
                                    "currency": "KRW", "skipWebhook": True})
                 prefix = f"bench{int(time.time())}"
                 results["pay with billing key"] = wrk(base, PAY_LUA % {"secret": SECRET, "body": body},
-                                                      args.seconds, args.connections, [prefix])
+                                                      args.seconds, args.connections, [prefix], server.pid)
             if "get" in phases or "cancel" in phases:
                 stored, ids = _sample_ids(database_url, args.sample)
                 if not ids:
@@ -146,7 +165,8 @@ def main() -> int:
                 get_request = ('return wrk.format("GET", "/payments/" .. id, '
                                f'{{["Authorization"] = "PortOne {SECRET}"}})')
                 results[f"GET /payments/{{id}} ({stored:,} stored)"] = wrk(
-                    base, ID_LUA % {"request": get_request}, args.seconds, args.connections, [str(id_file)])
+                    base, ID_LUA % {"request": get_request}, args.seconds, args.connections, [str(id_file)],
+                    server.pid)
                 notes.append(_rss_report(server.pid, "after the GET phase"))
             if "cancel" in phases:
                 cancel_request = ('return wrk.format("POST", "/payments/" .. id .. "/cancel", '
@@ -154,13 +174,15 @@ def main() -> int:
                                   f'["Authorization"] = "PortOne {SECRET}"}}, '
                                   "'{\"reason\": \"bench\", \"amount\": 10, \"skipWebhook\": true}')")
                 results["partial cancel"] = wrk(base, ID_LUA % {"request": cancel_request},
-                                                min(args.seconds, 5), args.connections, [str(id_file)])
+                                                min(args.seconds, 5), args.connections, [str(id_file)],
+                                                server.pid)
         print(f"database: {'PostgreSQL' if database_url.startswith('postgres') else 'SQLite'}"
               f"{_size(database_url)}, serve --workers {args.workers}, wrk -t2 -c{args.connections}")
         for note in notes:
             print(f"  {note}")
         for name, r in results.items():
-            print(f"  {name:40} {r['rps']:9.1f} req/s   p99 {r['p99_ms']:8.1f} ms   non-2xx {int(r['non_2xx'])}")
+            print(f"  {name:40} {r['rps']:9.1f} req/s   p99 {r['p99_ms']:8.1f} ms   non-2xx {int(r['non_2xx'])}"
+                  f"   server CPU {r['cpu_us']:7.0f} µs/request")
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from localportone.kernel.clock import Clock
 from localportone.kernel.db import Database
@@ -133,11 +133,10 @@ class Transactions:
             async with self._pg(pg, write) as uow:
                 yield uow
             return
+        # SQLite reads: an ORM session on the read engine (deferred transactions), plain SQL on its connection.
         async with self.db.session(write=write) as session:
             connection = await session.connection()
             raw = await connection.get_raw_connection()
-            if self.db.dialect != "sqlite":
-                await _begin_postgres_now(connection, raw.dbapi_connection)
             sql = Sql(self.db.dialect, raw.driver_connection)
             if self.clock.is_stale():
                 await self.refresh_clock(sql)
@@ -220,20 +219,6 @@ class Transactions:
             if self.clock.is_stale():
                 await self.refresh_clock(sql)
             yield self._unit(sql, False, _no_session)
-
-
-async def _begin_postgres_now(connection: AsyncConnection, adapter: object) -> None:
-    """Send ``BEGIN`` now. SQLAlchemy's asyncpg adapter sends it lazily, before its own first statement, so that
-    hand-written statements run before any ORM one would be in autocommit: never rolled back, their row locks
-    released at once."""
-    start = getattr(adapter, "_start_transaction", None)
-    started = getattr(adapter, "_started", None)  # SQLAlchemy 2.0; 2.1 keeps only ``_transaction``
-    if started is None:
-        started = getattr(adapter, "_transaction", False) is not None
-    if start is None:
-        await connection.exec_driver_sql("SELECT 1")  # any statement through SQLAlchemy begins the transaction
-    elif not started:
-        await start()
 
 
 class NoSessionError(RuntimeError):
