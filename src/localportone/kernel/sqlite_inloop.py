@@ -158,35 +158,34 @@ def open_connection(path: str, *, busy_timeout_ms: int) -> sqlite3.Connection:
     return connection
 
 
-async def wait_begin_immediate(connection: sqlite3.Connection) -> None:
-    """``BEGIN IMMEDIATE``, waiting for another process's write lock on the loop (the connection has
-    ``busy_timeout=0``)."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    delay = 0.0005
-    while True:
+class _LockWait:
+    """Attempts at ``BEGIN IMMEDIATE`` on a connection with ``busy_timeout=0``, and the pauses between them."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        self.delay = 0.0005
+
+    def attempt(self, connection: Any) -> float | None:
+        """``None`` once the transaction has begun; else how long to wait before the next attempt."""
         try:
             connection.execute("BEGIN IMMEDIATE")
-            return
+            return None
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            if "locked" not in str(exc) or time.monotonic() > self.deadline:
                 raise
+        delay, self.delay = self.delay, min(self.delay * 2, 0.01)
+        return delay
+
+
+async def wait_begin_immediate(connection: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE``, waiting for another process's write lock on the loop."""
+    wait = _LockWait()
+    while (delay := wait.attempt(connection)) is not None:
         await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.01)
 
 
 def begin_immediate(dbapi_connection: Any) -> None:
-    """``BEGIN IMMEDIATE``, waiting for another process's write lock without blocking the loop.
-
-    Runs inside SQLAlchemy's greenlet (a ``begin`` event), so that the wait can ``await`` the loop.
-    """
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    delay = 0.0005
-    while True:
-        try:
-            dbapi_connection.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
+    """The same from inside SQLAlchemy's greenlet (a ``begin`` event of the write engine, used by migrations)."""
+    wait = _LockWait()
+    while (delay := wait.attempt(dbapi_connection)) is not None:
         await_only(asyncio.sleep(delay))
-        delay = min(delay * 2, 0.01)

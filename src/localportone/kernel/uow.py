@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -19,8 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from localportone.kernel.clock import Clock
 from localportone.kernel.db import Database
-from localportone.kernel.group_commit import GroupCommit
-from localportone.kernel.pg_units import PgUnits
 from localportone.kernel.records import RecordTable, Tracker
 from localportone.kernel.sql import Sql
 from localportone.kernel.tables import ClockRow
@@ -124,70 +122,38 @@ class Transactions:
     @asynccontextmanager
     async def begin(self, *, write: bool = True) -> AsyncIterator[UnitOfWork]:
         group = self.db.group
-        if write and group is not None:
-            async with self._grouped(group) as uow:
+        if write and group is not None:  # SQLite writes: a savepoint of the process's batch (:mod:`.group_commit`)
+            async with self._unit_on(group.unit(), write=True) as uow:
                 yield uow
             return
         pg = self.db.pg
-        if pg is not None:
-            async with self._pg(pg, write) as uow:
+        if pg is not None:  # PostgreSQL: a transaction of its own on an asyncpg connection (:mod:`.pg_units`)
+            async with self._unit_on(pg.transaction(write=write), write=write) as uow:
                 yield uow
             return
         # SQLite reads: an ORM session on the read engine (deferred transactions), plain SQL on its connection.
-        async with self.db.session(write=write) as session:
+        async with self.db.session(write=False) as session:
             connection = await session.connection()
             raw = await connection.get_raw_connection()
             sql = Sql(self.db.dialect, raw.driver_connection)
             if self.clock.is_stale():
                 await self.refresh_clock(sql)
-            uow = self._unit(sql, write, lambda: session)
+            uow = self._unit(sql, False, lambda: session)
             uow._session = session
             try:
                 yield uow
-            except BaseException as exc:
-                if write and _keeps_changes(exc):
-                    await uow.finish()
-                    await session.commit()
-                    _run(uow._after_commit)
-                else:
-                    await session.rollback()
-                raise
-            if write:
-                await uow.finish()
-                await session.commit()
-            else:
+            finally:
                 await session.rollback()
         _run(uow._after_commit)
 
     @asynccontextmanager
-    async def _grouped(self, group: GroupCommit) -> AsyncIterator[UnitOfWork]:
-        """A SQLite write unit: a savepoint of the process's current batch (:mod:`.group_commit`)."""
+    async def _unit_on(self, source: AbstractAsyncContextManager[tuple[Sql, Callable[[], AsyncSession]]], *,
+                       write: bool) -> AsyncIterator[UnitOfWork]:
+        """A unit of work inside ``source``, which owns the transaction: it keeps the changes when it exits
+        normally and undoes them when an exception passes through it. A ``keep_changes`` error therefore leaves
+        ``source`` normally (after the unit is finished) and is raised once the changes are committed."""
         kept: BaseException | None = None
-        async with group.unit() as (sql, new_session):
-            if self.clock.is_stale():
-                await self.refresh_clock(sql)
-            uow = self._unit(sql, True, new_session)
-            try:
-                try:
-                    yield uow
-                except BaseException as exc:
-                    if not _keeps_changes(exc):
-                        raise
-                    kept = exc
-                await uow.finish()
-            finally:
-                if uow._session is not None:
-                    await uow._session.close()
-        _run(uow._after_commit)  # the batch is committed once group.unit() returns
-        if kept is not None:
-            raise kept
-
-    @asynccontextmanager
-    async def _pg(self, pg: PgUnits, write: bool) -> AsyncIterator[UnitOfWork]:
-        """A PostgreSQL unit: its own transaction on an asyncpg connection (:mod:`.pg_units`), committed once the
-        unit has finished (write units) or rolled back (read units, and failures)."""
-        kept: BaseException | None = None
-        async with pg.transaction(write=write) as (sql, new_session):
+        async with source as (sql, new_session):
             if self.clock.is_stale():
                 await self.refresh_clock(sql)
             uow = self._unit(sql, write, new_session)
@@ -203,7 +169,7 @@ class Transactions:
             finally:
                 if uow._session is not None:
                     await uow._session.close()
-        _run(uow._after_commit)  # the transaction is committed once pg.transaction() returns
+        _run(uow._after_commit)  # committed once ``source`` has returned
         if kept is not None:
             raise kept
 
