@@ -39,9 +39,9 @@ JOB_NAME = "schedules"
 SERVICE_KEY = "schedules.job"
 #: How long a claimed schedule belongs to its process (wall clock); after that a dead process's claim is taken over.
 DEFAULT_LEASE = timedelta(seconds=30)
-#: Scheduled payments one process runs at once on PostgreSQL. 4 rather than 32: on 2 cores PostgreSQL spent
-#: ~3.9 instead of ~5.2 ms of CPU per schedule, at the same throughput (bench/README.md).
-POSTGRES_CONCURRENCY = 4
+#: Scheduled payments one process runs at once on PostgreSQL (bench/README.md: 32 ran 10,000 in 49.9 s with two
+#: workers; 4 cost PostgreSQL less CPU per schedule in one measurement and was slower in another).
+POSTGRES_CONCURRENCY = 32
 #: How often an idle scheduler checks whether the payments of PENDING schedules have settled.
 SETTLE_EVERY_SECONDS = 5.0
 
