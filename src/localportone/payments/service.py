@@ -245,7 +245,7 @@ async def _start_attempt(uow: UnitOfWork, store: StoreContext, payment_id: str, 
     payment.current_transaction_id = tx.id
     payment.transaction_count += 1
     payment.updated_at = now
-    await repository.flush(uow)
+    # Not flushed here: the attempt is written once, in the state the PG's answer gives it (`save`, or the commit).
     return Locked(payment, tx)
 
 
