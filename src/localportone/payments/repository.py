@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy import Select, and_, exists, false, func, null, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from localportone.kernel.records import RecordTable
@@ -227,9 +227,10 @@ def _prefix(column: Any, prefix: str) -> ColumnElement[bool]:
     return func.substr(column, 1, len(prefix)) == prefix
 
 
-def _columns(table: Any, record: RecordTable[Any]) -> list[Any]:
-    """A Core table's columns in the order of the record's fields (rows then map to records by position)."""
-    return [table.c[name] for name in record.columns]
+def _columns(table: Any, record: RecordTable[Any], skip: tuple[str, ...] = ()) -> list[Any]:
+    """A Core table's columns in the order of the record's fields (rows then map to records by position);
+    ``skip``: columns read as NULL (a payment's stored document, which lists do not show)."""
+    return [null() if name in skip else table.c[name] for name in record.columns]
 
 
 def _conditions(q: PaymentQuery) -> list[ColumnElement[bool]]:
@@ -295,7 +296,7 @@ async def payments_by_cursor(uow: UnitOfWork, store_id: str, since: datetime, un
     """Payments created in [since, until], oldest first, after the cursor position (created_at, row id)."""
     p = payments_table.c
     stmt = (
-        select(*_columns(payments_table, PAYMENTS), *_columns(transactions_table, TRANSACTIONS))
+        select(*_columns(payments_table, PAYMENTS, skip=("document",)), *_columns(transactions_table, TRANSACTIONS))
         .join_from(payments_table, transactions_table, p.current_transaction_id == transactions_table.c.id)
         .where(p.store_id == store_id, p.created_at >= since, p.created_at <= until)
     )
