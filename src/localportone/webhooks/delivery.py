@@ -127,8 +127,6 @@ class Outcome:
     response_headers: list[list[str]] | None = None
     response_body: str | None = None
     error: str | None = None
-    #: Sandbox time the attempt ended: the next delay is measured from here, not from when it is recorded.
-    ended_at: datetime | None = None
 
 
 @dataclass
@@ -312,7 +310,6 @@ class Deliverer:
         except Exception as exc:  # timeouts, refused connections, bad URLs: all are "unexpected errors"
             outcome.error = f"{type(exc).__name__}: {exc}"[:2000] if str(exc) else type(exc).__name__
         outcome.duration_ms = int((time.perf_counter() - started) * 1000)
-        outcome.ended_at = self.transactions.clock.now()
         log.info(
             "webhook %s %s -> %s %s%s attempt %d/%d %dms",
             row.id, row.event_type, row.url, outcome.result,
@@ -344,8 +341,10 @@ class Deliverer:
             if held.get(row.id) != (outcome.claimed.token, number - 1):
                 log.warning("webhook %s attempt %d: lease lost before it was recorded", row.id, number)
                 continue
-            ended = outcome.ended_at or uow.now
-            next_at = state.next_attempt(ended, number, row.max_executions, outcome.result, self._jitter)
+            # Counted from when the attempt was made: a sandbox clock move while the receiver answers (a test
+            # reacting to the request it just got) must not push the retry back by the move.
+            next_at = state.next_attempt(outcome.requested_at, number, row.max_executions, outcome.result,
+                                         self._jitter)
             deliveries.append({
                 "b_id": row.id, "b_count": number, "b_result": outcome.result,
                 "b_status": PENDING if next_at is not None else outcome.result,
