@@ -115,7 +115,7 @@ async def _enqueue(settings: Any, events: int) -> None:
 async def _pending(runtime: Any) -> int:
     from localportone.webhooks import repository
 
-    async with runtime.db.session(write=False) as session:
+    async with runtime.db.read_session() as session:
         return await repository.pending_count(session)
 
 

@@ -112,7 +112,6 @@ class Database:
     url: str
     write_engine: AsyncEngine
     read_engine: AsyncEngine
-    _writer: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
     _reader: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
     #: SQLite: the writers of this process take turns in shared transactions (:mod:`.group_commit`).
     _group: GroupCommit | None = field(default=None, repr=False)
@@ -137,7 +136,6 @@ class Database:
         db = cls(url=url, write_engine=write, read_engine=read,
                  _group=GroupCommit(aurl, make_url(aurl).database or ":memory:") if is_sqlite(url) else None,
                  _pg=None if is_sqlite(url) else PgUnits(aurl, max_size=pool_size * 3))
-        db._writer = async_sessionmaker(write, expire_on_commit=False, autoflush=False)
         db._reader = async_sessionmaker(read, expire_on_commit=False, autoflush=False)
         return db
 
@@ -153,10 +151,10 @@ class Database:
         return self._pg
 
     @asynccontextmanager
-    async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
-        """An ORM session on the write or read engine (SQLite writes go through :attr:`group` instead)."""
-        factory = self._writer if write else self._reader
-        async with factory() as session:
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session on the read engine: SQLite reads (writes go through :attr:`group`, and everything on
+        PostgreSQL through :attr:`pg`)."""
+        async with self._reader() as session:
             yield session
 
     @asynccontextmanager

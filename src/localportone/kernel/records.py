@@ -127,10 +127,6 @@ class RecordTable(Generic[R]):
         record: R = self._loaders[sql.is_sqlite](row, offset)
         return record
 
-    def load_mapping(self, row: Mapping[str, Any]) -> R:
-        """A record from an already-decoded mapping (a SQLAlchemy Core result row)."""
-        return self.record(*(row[c] for c in self.columns))
-
     def params(self, sql: Sql, record: R) -> list[Any]:
         values = [getattr(record, c) for c in self.columns]
         for i, _c, kind in self._special:
@@ -185,10 +181,6 @@ class RecordTable(Generic[R]):
     async def update_columns(self, sql: Sql, record: R, columns: Sequence[str], encoded: Sequence[Any]) -> None:
         sets = ", ".join(f"{c} = ?" for c in columns)
         await sql.run(f"UPDATE {self.name} SET {sets} WHERE {self._key_where}", *encoded, *self.key_of(record))
-
-    async def get(self, sql: Sql, *key: Any) -> R | None:
-        row = await sql.one(f"SELECT {self.select_list} FROM {self.name} WHERE {self._key_where}", *key)
-        return None if row is None else self.load(sql, row)
 
 
 class Tracker:

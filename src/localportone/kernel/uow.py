@@ -132,7 +132,7 @@ class Transactions:
                 yield uow
             return
         # SQLite reads: an ORM session on the read engine (deferred transactions), plain SQL on its connection.
-        async with self.db.session(write=False) as session:
+        async with self.db.read_session() as session:
             connection = await session.connection()
             raw = await connection.get_raw_connection()
             sql = Sql(self.db.dialect, raw.driver_connection)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import orjson
 
+from localportone.kernel.records import decode_datetime
 from localportone.kernel.sql import Sql
 from localportone.kernel.uow import UnitOfWork
 from localportone.payments import presenter, repository, state
@@ -48,11 +49,7 @@ async def stored_document(sql: Sql, store_id: str, payment_id: str, now: datetim
     row = await sql.one(_DOCUMENT, store_id, payment_id)
     if row is None or row[0] is None:
         return None
-    expires = row[1]
-    if expires is not None:
-        expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
-        if expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=now.tzinfo)
-        if expires_at <= now:
-            return None
+    expires_at = decode_datetime(row[1])
+    if expires_at is not None and expires_at <= now:
+        return None
     return str(row[0]), bool(row[2])
