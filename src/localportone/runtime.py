@@ -13,7 +13,7 @@ from localportone.auth.service import Authenticator
 from localportone.kernel.clock import Clock
 from localportone.kernel.config import Settings
 from localportone.kernel.db import Database
-from localportone.kernel.uow import Transactions
+from localportone.kernel.uow import Transactions, listen_for_clock_moves
 from localportone.stores.bootstrap import ACCESS_TOKEN_KEY, StartupSummary, bootstrap, ensure_server_key
 from localportone.worker.runner import Job, JobRunner
 
@@ -52,6 +52,7 @@ class Runtime:
         return runtime
 
     async def start_jobs(self) -> None:
+        await listen_for_clock_moves(self.db, self.clock)  # other processes' clock moves wake the jobs at once
         await self.runner.start()
 
     async def close(self) -> None:

@@ -76,6 +76,7 @@ def test_a_retry_never_charges_twice(quiet: httpx.Client, quiet_server: RunningS
     """The payment went through but the schedule still says STARTED: the retry completes it from the payment."""
     from localportone.auth.principal import StoreContext
     from localportone.payments import service as payments
+    from localportone.payments.common import Limits
     from localportone.wire import BillingKeyPaymentInput
 
     schedule_id = scheduled_id(quiet, "order-1", quiet_key, PAST)
@@ -85,9 +86,9 @@ def test_a_retry_never_charges_twice(quiet: httpx.Client, quiet_server: RunningS
         async with quiet_server.runtime.transactions.begin() as uow:
             row = await uow.session.get(PaymentScheduleRow, claimed.seq)
             assert row is not None
-            await payments.pay_with_billing_key(uow, StoreContext(row.merchant_id, row.store_id), row.payment_id,
-                                                BillingKeyPaymentInput.model_validate(row.payment_input),
-                                                schedule_id=row.id)
+            await payments.pay_scheduled(uow, StoreContext(row.merchant_id, row.store_id), row.payment_id,
+                                         BillingKeyPaymentInput.model_validate(row.payment_input),
+                                         schedule_id=row.id, limits=Limits())
 
     quiet_server.call(pay_without_completing)
     expire_leases(quiet_server)

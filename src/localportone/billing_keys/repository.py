@@ -59,7 +59,7 @@ class ChargeableChannel:
 
 
 _KEYS = RecordTable("billing_keys", ChargeableKey, kinds={"card": "json", "customer": "json"}, key=("billing_key",))
-_CHANNELS = RecordTable("billing_key_channels", ChargeableChannel, kinds={"manual_confirm": "bool"},
+_CHANNELS = RecordTable("billing_key_channels", ChargeableChannel, kinds={"manual_confirm": "bool"}, rank=1,
                         key=("billing_key", "position"))
 _CHARGEABLE = (
     f"SELECT {_KEYS.select('k')}, {_CHANNELS.select('c')} FROM billing_keys k "
@@ -76,6 +76,26 @@ async def chargeable(sql: Sql, store_id: str, billing_key: str) -> tuple[Chargea
         return None
     channels = [_CHANNELS.load(sql, row, _CHANNEL_OFFSET) for row in rows if row[_CHANNEL_OFFSET] is not None]
     return _KEYS.load(sql, rows[0]), channels
+
+
+async def chargeable_many(sql: Sql, store_id: str, billing_keys: Sequence[str]
+                          ) -> dict[str, tuple[ChargeableKey, list[ChargeableChannel]]]:
+    """:func:`chargeable` for many keys of one store, in one statement per 500 keys."""
+    out: dict[str, tuple[ChargeableKey, list[ChargeableChannel]]] = {}
+    keys = list(dict.fromkeys(billing_keys))
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        rows = await sql.all(
+            f"SELECT {_KEYS.select('k')}, {_CHANNELS.select('c')} FROM billing_keys k "
+            "LEFT JOIN billing_key_channels c ON c.billing_key = k.billing_key AND c.outcome = ? "
+            f"WHERE k.billing_key IN ({', '.join('?' for _ in chunk)}) AND k.store_id = ? "
+            "ORDER BY k.billing_key, c.position", state.ISSUED, *chunk, store_id)
+        for row in rows:
+            key = _KEYS.load(sql, row)
+            entry = out.setdefault(key.billing_key, (key, []))
+            if row[_CHANNEL_OFFSET] is not None:
+                entry[1].append(_CHANNELS.load(sql, row, _CHANNEL_OFFSET))
+    return out
 
 
 async def by_issue_token(session: AsyncSession, token: str, *, for_update: bool = False) -> BillingKey | None:

@@ -6,6 +6,7 @@ re-exported here; every other use case is one function on the caller's unit of w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,13 +91,26 @@ class BillingKeyForPayment:
     customer: dict[str, Any]  # Customer wire dict
 
 
+_UNKNOWN: Any = object()
+
+
+async def load_for_payments(uow: UnitOfWork, store_id: str, billing_keys: Sequence[str]) -> None:
+    """Read many keys at once for payments about to be made in this unit of work (the scheduler's batches);
+    :func:`billing_key_for_payment` then answers from what was read."""
+    found = await repository.chargeable_many(uow.sql, store_id, billing_keys)
+    for billing_key in billing_keys:
+        uow.memo[("chargeable-billing-key", store_id, billing_key)] = found.get(billing_key)
+
+
 async def billing_key_for_payment(uow: UnitOfWork, store: StoreContext, billing_key: str) -> BillingKeyForPayment:
     """The ISSUED billing key of the store, ready to charge.
 
     Raises ``BillingKeyNotFoundError`` (404), ``BillingKeyAlreadyDeletedError`` (409) and
     ``BillingKeyNotIssuedError`` (404, a key still awaiting manual confirmation).
     """
-    found = await repository.chargeable(uow.sql, store.store_id, billing_key)
+    found = uow.memo.get(("chargeable-billing-key", store.store_id, billing_key), _UNKNOWN)
+    if found is _UNKNOWN:
+        found = await repository.chargeable(uow.sql, store.store_id, billing_key)
     if found is None:
         raise BillingKeyNotFoundError(f"billing key {billing_key} not found")
     row, issued = found

@@ -72,6 +72,7 @@ class PgUnits:
         self._lend_lock = asyncio.Lock()
         self._closing: set[asyncio.Task[None]] = set()  # referenced until done (the loop keeps weak refs)
         self._closed = False
+        self._listener: Any = None  # the connection LISTENing for notifications, once asked (:meth:`listen`)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[tuple[Sql, Callable[[], AsyncSession]]]:
@@ -199,9 +200,23 @@ class PgUnits:
                                                isolation_level="AUTOCOMMIT")
         return self._engine
 
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        """Call ``callback(payload)`` on every ``NOTIFY`` on ``channel`` (from any process), on a connection of
+        its own, held until :meth:`close`. If that connection is lost, nothing is heard any more: listeners must
+        be hints only (callers keep polling)."""
+        import asyncpg
+
+        if self._listener is None:
+            self._listener = await asyncpg.connect(self._dsn)
+        await self._listener.add_listener(channel, lambda _conn, _pid, _channel, payload: callback(payload))
+
     async def close(self) -> None:
         """Close the idle connections and the engine (units still running close theirs when they end)."""
         self._closed = True
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.is_closed():
+            with suppress(Exception):
+                await listener.close(timeout=2)
         idle, self._idle = self._idle, []
         for pooled in idle:
             await _close_orm(pooled.orm)

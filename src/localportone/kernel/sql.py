@@ -74,6 +74,15 @@ class Sql:
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
+    async def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many rows at once: ``executemany`` on SQLite, ``COPY`` on PostgreSQL (one statement for all the
+        rows, no per-row executor start-up or per-value array checks as with ``executemany`` or ``unnest``)."""
+        if self.is_sqlite:
+            marks = ", ".join("?" for _ in columns)
+            self._raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+            return
+        await self._raw.copy_records_to_table(table, records=rows, columns=list(columns))
+
     async def many(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
         if self.is_sqlite:
             self._raw.executemany(statement, rows)

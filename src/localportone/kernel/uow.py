@@ -9,8 +9,8 @@ marked with :func:`keep_changes` (a PG decline: the FAILED attempt and its webho
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -65,20 +65,23 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
     def before_commit(self, key: Hashable, callback: Callable[[], Awaitable[None]]) -> None:
-        """Run ``callback`` once (per ``key``) after the last change is flushed and before the commit.
+        """Run ``callback`` once (per ``key``) after the last change and before the commit.
 
         For derived data that must reflect the final state of the transaction (e.g. a payment's document).
         """
         self._before_commit.setdefault(key, callback)
 
     async def finish(self) -> None:
-        """Flush, run the before-commit callbacks, flush what they changed, and flush the ORM session."""
-        await self.flush()
-        if self._before_commit:
+        """Run the before-commit callbacks, flush, and flush the ORM session.
+
+        The callbacks run before the flush, so that a new row they complete is inserted once, in its final state;
+        a callback that reads what the unit of work changed flushes first (:meth:`flush`).
+        """
+        while self._before_commit:
             callbacks, self._before_commit = list(self._before_commit.values()), {}
             for callback in callbacks:
                 await callback()
-            await self.flush()
+        await self.flush()
         if self._session is not None:
             await self._session.flush()
 
@@ -92,6 +95,10 @@ class UnitOfWork:
     def add(self, table: RecordTable[R], record: R) -> R:
         """Insert ``record`` at the next :meth:`flush` (and track it from then on)."""
         return self._tracker.add(table, record)
+
+    def append(self, table: RecordTable[Any], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert write-once ``rows`` (values in column order) at the next :meth:`flush`, untracked."""
+        self._tracker.append(table, rows)
 
     def tracked(self, table: RecordTable[R], *key: Any) -> R | None:
         """The record this unit of work tracks under ``key`` (loaded or added), without a query."""
@@ -211,3 +218,26 @@ async def set_clock_offset(session: AsyncSession, offset_us: int) -> None:
     else:
         row.offset_us = offset_us
         row.updated_at = now
+
+
+#: The PostgreSQL notification channel a clock move is announced on (payload: the new offset in microseconds).
+CLOCK_CHANNEL = "localportone_clock"
+
+
+async def notify_clock_moved(uow: UnitOfWork, offset_us: int) -> None:
+    """Tell the other processes on the same PostgreSQL database at once (delivered on commit; SQLite: nothing to
+    do, the other processes reload the offset when their cached copy is older than a second)."""
+    if not uow.sql.is_sqlite:
+        await uow.sql.run("SELECT pg_notify(?, ?)", CLOCK_CHANNEL, str(offset_us))
+
+
+async def listen_for_clock_moves(db: Database, clock: Clock) -> None:
+    """Load a moved clock the moment another process announces it (PostgreSQL), which wakes this process's jobs."""
+    if db.pg is None:
+        return
+
+    def moved(payload: str) -> None:
+        with suppress(ValueError):
+            clock.load(int(payload))
+
+    await db.pg.listen(CLOCK_CHANNEL, moved)

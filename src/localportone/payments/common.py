@@ -87,12 +87,12 @@ async def pg_call(call: Awaitable[T]) -> T:
 
 
 async def save(uow: UnitOfWork, tx: TransactionRow) -> None:
-    """Derive the filter columns from the method and refresh the attempt's search terms."""
+    """Derive the filter columns from the method and refresh the attempt's search terms (written at the flush)."""
     if tx.method:
         tx.method_type = inputs.METHOD_TYPES.get(str(tx.method.get("type")), tx.method_type)
         card = inputs.method_card(tx.method)
         tx.card_brand, tx.card_type, tx.card_owner_type = card.get("brand"), card.get("type"), card.get("ownerType")
-    await repository.flush(uow)
+    # Nothing is written here: the attempt, its terms and its event go out with the unit of work's next flush.
     # An attempt made by this unit of work has no terms yet, unless an earlier save of this unit wrote some.
     fresh = uow.created(TRANSACTIONS, tx) and ("search-terms", tx.id) not in uow.memo
     uow.memo[("search-terms", tx.id)] = True

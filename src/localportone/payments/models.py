@@ -300,18 +300,29 @@ class PreRegistrationRow:
     currency: str | None = None
 
 
+@dataclass(eq=False)
+class SearchTermRow:
+    """One ``(field, value)`` an attempt is found by in ``GET /payments`` text searches."""
+
+    transaction_id: str
+    field: str
+    value: str
+
+
+# Ranks follow the foreign keys: payments <- payment_transactions <- cancellations, events, search terms.
 PAYMENTS = RecordTable("payments", PaymentRow, {"created_at": "datetime", "updated_at": "datetime",
                                                 "document_expires_at": "datetime"})
-TRANSACTIONS = RecordTable("payment_transactions", TransactionRow, {
+TRANSACTIONS = RecordTable("payment_transactions", TransactionRow, rank=1, kinds={
     "channel": "json", "channel_group": "json", "is_test": "bool", "requested_at": "datetime",
     "updated_at": "datetime", "status_changed_at": "datetime", "paid_at": "datetime", "failed_at": "datetime",
     "cancelled_at": "datetime", "captured_at": "datetime", "customer": "json", "products": "json",
     "is_cultural_expense": "bool", "is_escrow": "bool", "notice_urls": "json", "method": "json",
     "disputes": "json", "origin": "json", "va_expired_at": "datetime",
 })
-CANCELLATIONS = RecordTable("payment_cancellations", CancellationRow, {
+CANCELLATIONS = RecordTable("payment_cancellations", CancellationRow, rank=2, kinds={
     "requested_at": "datetime", "cancelled_at": "datetime", "refund_account": "json",
 })
-EVENTS = RecordTable("payment_events", PaymentEventRow, {"created_at": "datetime", "amount": "json"})
+EVENTS = RecordTable("payment_events", PaymentEventRow, {"created_at": "datetime", "amount": "json"}, rank=2)
+SEARCH_TERMS = RecordTable("payment_search_terms", SearchTermRow, key=("transaction_id", "field", "value"), rank=2)
 PRE_REGISTRATIONS = RecordTable("payment_pre_registrations", PreRegistrationRow, {"updated_at": "datetime"},
                                 key=("store_id", "payment_id"))

@@ -13,7 +13,7 @@ SQLAlchemy Core on the tables of :mod:`.models` (their filters vary) and run thr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,11 +28,13 @@ from localportone.payments.models import (
     EVENTS,
     PAYMENTS,
     PRE_REGISTRATIONS,
+    SEARCH_TERMS,
     TRANSACTIONS,
     CancellationRow,
     PaymentEventRow,
     PaymentRow,
     PreRegistrationRow,
+    SearchTermRow,
     TransactionRow,
     events_table,
     payments_table,
@@ -42,9 +44,10 @@ from localportone.payments.models import (
 
 _TABLES: dict[type, RecordTable[Any]] = {
     PaymentRow: PAYMENTS, TransactionRow: TRANSACTIONS, CancellationRow: CANCELLATIONS, PaymentEventRow: EVENTS,
-    PreRegistrationRow: PRE_REGISTRATIONS,
+    PreRegistrationRow: PRE_REGISTRATIONS, SearchTermRow: SEARCH_TERMS,
 }
 
+_UNKNOWN = object()
 _PAYMENT_BY_KEY = f"SELECT {PAYMENTS.select_list} FROM payments WHERE store_id = ? AND payment_id = ?"
 _TX_BY_ID = f"SELECT {TRANSACTIONS.select_list} FROM payment_transactions WHERE id = ?"
 
@@ -57,13 +60,14 @@ def _kept(uow: UnitOfWork, table: RecordTable[Any], record: Any) -> Any:
 # ------------------------------------------------------------------------------------------------------ payments
 
 
-def _locked(uow: UnitOfWork, payment: PaymentRow) -> PaymentRow:
-    """Track a payment locked for change; its document is re-rendered before the commit."""
+def _locked(uow: UnitOfWork, payment: PaymentRow, *, new: bool = False) -> PaymentRow:
+    """Track a payment locked for change (``new``: to be inserted by the flush); its document is re-rendered
+    before the commit."""
     from localportone.payments.documents import refresh_before_commit  # documents presents, so it imports us
 
     if not uow.write:
         return payment
-    payment = uow.track(PAYMENTS, payment)
+    payment = uow.add(PAYMENTS, payment) if new else uow.track(PAYMENTS, payment)
     refresh_before_commit(uow, payment)
     return payment
 
@@ -74,11 +78,40 @@ async def lock_payment(uow: UnitOfWork, store_id: str, payment_id: str) -> Payme
     return None if row is None else _locked(uow, PAYMENTS.load(uow.sql, row))
 
 
+async def prepare_payments(uow: UnitOfWork, new: Sequence[PaymentRow]) -> None:
+    """Get the payment rows of many attempts about to start ready with one statement per 500 paymentIds.
+
+    The rows that exist are read and locked; the others are to be created from ``new``. :func:`lock_or_create_payment`
+    then takes what was prepared without another statement, and a new row is inserted by the flush, once, in its
+    final state. Only for paymentIds that no other transaction can be creating at the same time (a live schedule
+    holds them); a row that appeared anyway makes the flush fail on the unique key.
+    """
+    for start in range(0, len(new), 500):
+        chunk = new[start:start + 500]
+        by_key = {(row.store_id, row.payment_id): row for row in chunk}
+        found: dict[tuple[str, str], PaymentRow] = {}
+        for store_id in {row.store_id for row in chunk}:
+            ids = [row.payment_id for row in chunk if row.store_id == store_id]
+            statement = (f"SELECT {PAYMENTS.select_list} FROM payments WHERE store_id = ? "
+                         f"AND payment_id IN ({', '.join('?' for _ in ids)}) ORDER BY payment_id")
+            if not uow.sql.is_sqlite:
+                statement += " FOR UPDATE"
+            for raw in await uow.sql.all(statement, store_id, *ids):
+                row = PAYMENTS.load(uow.sql, raw)
+                found[(row.store_id, row.payment_id)] = row
+        for key, row in by_key.items():
+            uow.memo[("prepared-payment", *key)] = (False, found[key]) if key in found else (True, row)
+
+
 async def lock_or_create_payment(uow: UnitOfWork, new: PaymentRow) -> PaymentRow:
     """The locked payment row of (store, paymentId), inserting ``new`` when there is none yet.
 
     The insert comes first: most payments are new, and an existing row costs one ignored insert more.
     """
+    prepared = uow.memo.pop(("prepared-payment", new.store_id, new.payment_id), None)
+    if prepared is not None:
+        is_new, row = prepared
+        return _locked(uow, row, new=is_new)
     inserted = await uow.sql.run(PAYMENTS.insert_sql + " ON CONFLICT (store_id, payment_id) DO NOTHING",
                                  *PAYMENTS.params(uow.sql, new))
     if inserted:
@@ -120,10 +153,6 @@ def add(uow: UnitOfWork, *rows: object) -> None:
         uow.add(_TABLES[type(row)], row)
 
 
-async def flush(uow: UnitOfWork) -> None:
-    await uow.flush()
-
-
 # ------------------------------------------------------------------------------------------------------ cancellations
 
 
@@ -150,7 +179,24 @@ async def cancellation(uow: UnitOfWork, transaction_id: str, cancellation_id: st
 # ------------------------------------------------------------------------------------------------------ pre-register
 
 
+async def load_pre_registrations(uow: UnitOfWork, store_id: str, payment_ids: Sequence[str]) -> None:
+    """Read the pre-registrations of many paymentIds at once; :func:`pre_registration` then answers from memory."""
+    ids = list(dict.fromkeys(payment_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = await uow.sql.all(f"SELECT {PRE_REGISTRATIONS.select_list} FROM payment_pre_registrations "
+                                 f"WHERE store_id = ? AND payment_id IN ({', '.join('?' for _ in chunk)})",
+                                 store_id, *chunk)
+        found = {r.payment_id: r for r in (_kept(uow, PRE_REGISTRATIONS, PRE_REGISTRATIONS.load(uow.sql, row))
+                                           for row in rows)}
+        for payment_id in chunk:
+            uow.memo[("pre-registration", store_id, payment_id)] = found.get(payment_id)
+
+
 async def pre_registration(uow: UnitOfWork, store_id: str, payment_id: str) -> PreRegistrationRow | None:
+    known = uow.memo.get(("pre-registration", store_id, payment_id), _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known
     row = await uow.sql.one(f"SELECT {PRE_REGISTRATIONS.select_list} FROM payment_pre_registrations "
                             "WHERE store_id = ? AND payment_id = ?", store_id, payment_id)
     if row is None:
@@ -173,20 +219,22 @@ def _new_terms(terms: Iterable[tuple[str, str]], existing: set[tuple[str, str]])
 
 async def replace_search_terms(uow: UnitOfWork, transaction_id: str, terms: Iterable[tuple[str, str]],
                                *, fresh: bool = False) -> None:
-    """The attempt's search terms become ``terms`` (``fresh``: the attempt has none yet, skip the delete)."""
+    """The attempt's search terms become ``terms`` (``fresh``: the attempt has none yet, skip the delete).
+
+    The new rows are written by the next flush (with those of other attempts of the unit of work).
+    """
     if not fresh:
+        await uow.flush()
         await uow.sql.run("DELETE FROM payment_search_terms WHERE transaction_id = ?", transaction_id)
-    rows = [(transaction_id, f, v) for f, v in _new_terms(terms, set())]
-    if rows:
-        await uow.sql.many("INSERT INTO payment_search_terms (transaction_id, field, value) VALUES (?, ?, ?)", rows)
+    uow.append(SEARCH_TERMS, [(transaction_id, f, v) for f, v in _new_terms(terms, set())])
 
 
 async def add_search_terms(uow: UnitOfWork, transaction_id: str, terms: Iterable[tuple[str, str]]) -> None:
+    await uow.flush()
     found = await uow.sql.all("SELECT field, value FROM payment_search_terms WHERE transaction_id = ?",
                               transaction_id)
-    rows = [(transaction_id, f, v) for f, v in _new_terms(terms, {(str(f), str(v)) for f, v in found})]
-    if rows:
-        await uow.sql.many("INSERT INTO payment_search_terms (transaction_id, field, value) VALUES (?, ?, ?)", rows)
+    existing = {(str(f), str(v)) for f, v in found}
+    uow.append(SEARCH_TERMS, [(transaction_id, f, v) for f, v in _new_terms(terms, existing)])
 
 
 # ------------------------------------------------------------------------------------------------------ lists

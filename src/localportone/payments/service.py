@@ -10,6 +10,7 @@ triggers. A PG decline commits the FAILED attempt and its ``Transaction.Failed``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -389,14 +390,48 @@ def _billing_key_route(info: Any, channel_key: str | None, seed: str) -> Route:
 
 
 async def pay_with_billing_key(uow: UnitOfWork, store: StoreContext, payment_id: str, body: BillingKeyPaymentInput,
-                               *, schedule_id: str | None = None, client_ip: str = "127.0.0.1",
-                               limits: Limits | None = None) -> dict[str, Any]:
-    """``POST /payments/{id}/billing-key`` (also run by the scheduler with ``schedule_id``).
+                               *, client_ip: str = "127.0.0.1", limits: Limits | None = None) -> dict[str, Any]:
+    """``POST /payments/{id}/billing-key``."""
+    summary, _status = await _pay_with_billing_key(uow, store, payment_id, body, schedule_id=None,
+                                                   client_ip=client_ip, limits=limits or Limits())
+    return {"payment": summary}
 
-    With ``schedule_id`` the payment carries ``scheduleId``, its webhooks are asynchronous and the live-schedule
-    check is skipped (the schedule running it is the live one).
+
+async def prepare_scheduled_payments(uow: UnitOfWork, payments: Sequence[tuple[StoreContext, str, str]]) -> None:
+    """Read in bulk what the scheduled payments ``(store, paymentId, billingKey)`` about to be made in this unit
+    of work need (their billing keys, pre-registrations and payment rows): a batch of N scheduled
+    payments then costs a few statements in all, not a few per payment. Only an optimisation: a payment that was
+    not prepared is made the same way, with its own statements."""
+    from localportone.billing_keys.service import load_for_payments
+
+    by_store: dict[StoreContext, list[tuple[str, str]]] = {}
+    for store, payment_id, billing_key in payments:
+        by_store.setdefault(store, []).append((payment_id, billing_key))
+    now = uow.now
+    for store, items in by_store.items():
+        await load_for_payments(uow, store.store_id, [key for _pid, key in items])
+        await repository.load_pre_registrations(uow, store.store_id, [pid for pid, _key in items])
+        await repository.prepare_payments(uow, [PaymentRow(
+            id=ids.uuid7(), store_id=store.store_id, merchant_id=store.merchant_id, payment_id=pid,
+            current_transaction_id=None, transaction_count=0, created_at=now, updated_at=now,
+        ) for pid, _key in items if 0 < len(pid) <= 200])
+
+
+async def pay_scheduled(uow: UnitOfWork, store: StoreContext, payment_id: str, body: BillingKeyPaymentInput, *,
+                        schedule_id: str, limits: Limits) -> str:
+    """The billing-key payment of a schedule; the status its attempt ends in (errors as for the API).
+
+    The payment carries ``scheduleId``, its webhooks are asynchronous and the live-schedule check is skipped (the
+    schedule running it is the live one).
     """
-    limits = limits or Limits()
+    _summary, status = await _pay_with_billing_key(uow, store, payment_id, body, schedule_id=schedule_id,
+                                                   client_ip="127.0.0.1", limits=limits)
+    return status
+
+
+async def _pay_with_billing_key(uow: UnitOfWork, store: StoreContext, payment_id: str, body: BillingKeyPaymentInput,
+                                *, schedule_id: str | None, client_ip: str, limits: Limits
+                                ) -> tuple[dict[str, str], str]:
     if body.installment_month is not None and body.installment_month < 0:
         raise InvalidRequestError("installmentMonth must not be negative")
     amounts = _amounts(body.amount)  # amount rules before the key lookup, as for /instant
@@ -430,7 +465,7 @@ async def pay_with_billing_key(uow: UnitOfWork, store: StoreContext, payment_id:
     )
     summary = await _record_authorization(uow, locked, outcome, skip_webhook=bool(body.skip_webhook),
                                           is_async=schedule_id is not None, method=method)
-    return {"payment": summary}
+    return summary, tx.status
 
 
 # ------------------------------------------------------------------------------------------------------ manual confirm

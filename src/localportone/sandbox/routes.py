@@ -13,7 +13,7 @@ from localportone.http.parsing import parse_body
 from localportone.http.responses import ok
 from localportone.http.routing import PortOneRoute
 from localportone.kernel.clock import to_wire, wall_now
-from localportone.kernel.uow import set_clock_offset
+from localportone.kernel.uow import notify_clock_moved, set_clock_offset
 from localportone.runtime import Runtime
 from localportone.stores import service as stores
 from localportone.wire.errors import InvalidRequestError
@@ -113,5 +113,6 @@ async def move_clock(request: Request) -> Response:
             offset = body.now - wall_now()
         offset_us = offset // timedelta(microseconds=1)
         await set_clock_offset(uow.session, offset_us)
+        await notify_clock_moved(uow, offset_us)
         uow.after_commit(lambda: rt.clock.load(offset_us))
     return ok(_clock_body(request))

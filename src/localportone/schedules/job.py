@@ -1,9 +1,12 @@
 """The scheduler: runs due payment schedules, in ``serve`` and in every ``worker`` process.
 
-Each iteration claims a batch of due schedules (earliest ``timeToPay`` first, ties by creation) in one short
-transaction, then runs them, each in its own unit of work (see ``service`` for why that is exactly-once). Runs of
-one billing key stay in order; different keys run concurrently up to ``concurrency`` at a time on PostgreSQL
-(SQLite serialises writers, so it runs one at a time).
+Each iteration claims due schedules (earliest ``timeToPay`` first, ties by creation) in one short transaction,
+then runs them in batches: one unit of work makes the payments of up to ``batch_size`` schedules and completes them
+(see ``service`` for why that is exactly-once), so that the statements and the commit are shared by the batch
+instead of paid per payment. When a batch fails as a whole (a payment refused before the PG answered, or an
+unexpected error), it is rolled back and its schedules run again one per unit of work, so that one bad schedule
+never holds back the others. Runs of one billing key stay in order (all of a key's claims go to one batch, run in
+order); on PostgreSQL up to ``concurrency`` batches run at once (SQLite serialises writers: one at a time).
 
 Latency: the runner polls every ``job_poll_seconds``; in between, when the next schedule falls due before the next
 poll, the job waits for exactly that moment. A move of the sandbox clock, or a new schedule created in this process,
@@ -39,9 +42,11 @@ JOB_NAME = "schedules"
 SERVICE_KEY = "schedules.job"
 #: How long a claimed schedule belongs to its process (wall clock); after that a dead process's claim is taken over.
 DEFAULT_LEASE = timedelta(seconds=30)
-#: Scheduled payments one process runs at once on PostgreSQL (bench/README.md: 32 ran 10,000 in 49.9 s with two
-#: workers; 4 cost PostgreSQL less CPU per schedule in one measurement and was slower in another).
-POSTGRES_CONCURRENCY = 32
+#: Batches one process runs at once on PostgreSQL, and the schedules in a batch (bench/README.md).
+POSTGRES_CONCURRENCY = 2
+POSTGRES_BATCH_SIZE = 200
+#: On SQLite a batch holds the only writer while its payments are made: smaller batches keep API writes flowing.
+SQLITE_BATCH_SIZE = 16
 #: How often an idle scheduler checks whether the payments of PENDING schedules have settled.
 SETTLE_EVERY_SECONDS = 5.0
 
@@ -74,11 +79,13 @@ class ScheduleJob:
 
     def __init__(self, transactions: Transactions, *, concurrency: int, poll_seconds: float,
                  lease: timedelta = DEFAULT_LEASE, wall: Callable[[], datetime] = wall_now,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, batch_size: int = 1) -> None:
         self.transactions = transactions
         self.limits = limits or Limits()
         self.concurrency = max(1, concurrency)
-        self.batch = self.concurrency * 2
+        self.batch_size = max(1, batch_size)
+        #: Claimed per claim transaction: enough for every batch that may run at once.
+        self.batch = max(self.concurrency * self.batch_size, self.concurrency * 2)
         self.poll_seconds = poll_seconds
         self.lease = lease
         self.wall = wall
@@ -133,25 +140,46 @@ class ScheduleJob:
             await asyncio.sleep(0.05)
 
     async def _run_all(self, claims: list[Claim]) -> RunCounts:
-        """Runs of one billing key in order, different keys side by side, at most ``concurrency`` at once."""
+        """Batches of whole billing-key groups (each group in claim order), at most ``concurrency`` at once."""
         groups: dict[str, list[Claim]] = {}
         for claim in claims:
             groups.setdefault(claim.billing_key, []).append(claim)
+        batches: list[list[Claim]] = []
+        for group in groups.values():
+            if batches and len(batches[-1]) + len(group) <= self.batch_size:
+                batches[-1].extend(group)
+            else:
+                batches.append(list(group))
         gate = asyncio.Semaphore(self.concurrency)
         counts = RunCounts()
 
-        async def run_group(group: list[Claim]) -> None:
-            for claim in group:
-                async with gate:
-                    outcome = await self._run_one(claim)
+        async def run_batch(batch: list[Claim]) -> None:
+            async with gate:
+                outcomes = await self._run_batch(batch)
+            for outcome in outcomes:
                 counts.ran += 1
                 if outcome is None:
                     counts.errors += 1
                 else:
                     counts.by_status[outcome.result.status.value] += 1
 
-        await asyncio.gather(*(run_group(g) for g in groups.values()))
+        await asyncio.gather(*(run_batch(b) for b in batches))
         return counts
+
+    async def _run_batch(self, batch: list[Claim]) -> list[RunOutcome | None]:
+        """One outcome per claim (``None``: lost, or failed and left for a retry after its lease)."""
+        if len(batch) > 1:
+            try:
+                async with self.transactions.begin() as uow:
+                    outcomes = await service.run_claimed_schedules(uow, batch, limits=self.limits,
+                                                                   clock=self.transactions.clock.now)
+            except Exception as exc:  # rolled back: run them one by one, each failure on its own
+                log.info("a batch of %d payment schedules failed (%s: %s); running them one by one",
+                         len(batch), type(exc).__name__, exc)
+            else:
+                by_id = {outcome.schedule_id: outcome for outcome in outcomes}
+                return [by_id.get(claim.id) for claim in batch]
+        return [await self._run_one(claim) for claim in batch]
 
     async def _run_one(self, claim: Claim) -> RunOutcome | None:
         try:
@@ -173,12 +201,14 @@ class ScheduleJob:
 
 
 def build(runtime: Runtime) -> ScheduleJob:
-    concurrency = 1 if runtime.db.dialect == "sqlite" else POSTGRES_CONCURRENCY
-    concurrency = int(runtime.settings.extra.get("schedule_concurrency", concurrency))
+    sqlite = runtime.db.dialect == "sqlite"
+    concurrency = int(runtime.settings.extra.get("schedule_concurrency", 1 if sqlite else POSTGRES_CONCURRENCY))
+    batch_size = int(runtime.settings.extra.get("schedule_batch_size",
+                                                SQLITE_BATCH_SIZE if sqlite else POSTGRES_BATCH_SIZE))
     lease = timedelta(seconds=float(runtime.settings.extra.get("schedule_lease_seconds",
                                                                DEFAULT_LEASE.total_seconds())))
     return ScheduleJob(runtime.transactions, concurrency=concurrency, poll_seconds=runtime.settings.job_poll_seconds,
-                       lease=lease, limits=Limits.from_settings(runtime.settings))
+                       lease=lease, limits=Limits.from_settings(runtime.settings), batch_size=batch_size)
 
 
 def job_of(runtime: Runtime) -> ScheduleJob:

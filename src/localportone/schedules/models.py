@@ -8,6 +8,7 @@ schedule whose lease ran out (its process died) can be claimed again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from localportone.kernel.db import Amount, Base, Document, UTCDateTime
+from localportone.kernel.records import RecordTable
 
 #: Statuses that hold the paymentId: a second schedule, or a direct payment, on it is refused.
 LIVE_STATUSES = ("SCHEDULED", "STARTED", "PENDING")
@@ -67,3 +69,44 @@ class PaymentScheduleRow(Base):
             sqlite_where=text(LIVE_SQL), postgresql_where=text(LIVE_SQL),
         ),
     )
+
+
+@dataclass(eq=False)
+class ScheduleRecord:
+    """A ``payment_schedules`` row as the scheduler's runs read and complete it, in plain SQL (the ORM class above
+    serves the API's reads and revocations). Same columns, same names."""
+
+    seq: int
+    id: str
+    merchant_id: str
+    store_id: str
+    payment_id: str
+    billing_key: str
+    status: str
+    is_test: bool
+    payment_input: dict[str, Any]
+    customer: dict[str, Any]
+    order_name: str
+    currency: str
+    total_amount: int
+    tax_free_amount: int | None
+    vat_amount: int | None
+    time_to_pay: datetime
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    revoked_at: datetime | None
+    status_at: datetime
+    claim_token: str | None
+    lease_until: datetime | None
+    run_count: int
+    failure_reason: str | None
+    failure_pg_code: str | None
+    failure_pg_message: str | None
+
+
+SCHEDULES = RecordTable("payment_schedules", ScheduleRecord, key=("seq",), kinds={
+    "is_test": "bool", "payment_input": "json", "customer": "json", "time_to_pay": "datetime",
+    "created_at": "datetime", "started_at": "datetime", "completed_at": "datetime", "revoked_at": "datetime",
+    "status_at": "datetime", "lease_until": "datetime",
+})

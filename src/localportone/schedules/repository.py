@@ -17,7 +17,8 @@ from sqlalchemy import ColumnElement, Table, and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from localportone.kernel.sql import Sql
-from localportone.schedules.models import LIVE_SQL, PaymentScheduleRow
+from localportone.kernel.uow import UnitOfWork
+from localportone.schedules.models import LIVE_SQL, SCHEDULES, PaymentScheduleRow, ScheduleRecord
 from localportone.schedules.state import Status
 
 T = PaymentScheduleRow
@@ -149,11 +150,19 @@ async def _claim(session: AsyncSession, condition: ColumnElement[bool], *, now: 
                   run_count=r.run_count) for r in rows]
 
 
-async def lock_for_run(session: AsyncSession, seq: int) -> PaymentScheduleRow | None:
-    """The claimed row, locked for the length of its run (a late second claimant waits, then sees it done)."""
-    query = select(T).where(T.seq == seq).with_for_update().execution_options(populate_existing=True)
-    row: PaymentScheduleRow | None = await session.scalar(query)
-    return row
+async def lock_for_runs(uow: UnitOfWork, seqs: Sequence[int]) -> list[ScheduleRecord]:
+    """The claimed rows, locked for the length of their runs (a late second claimant waits, then sees them done),
+    in ``seq`` order, tracked: the unit of work writes how the runs completed them."""
+    found: list[ScheduleRecord] = []
+    wanted = sorted(set(seqs))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        statement = (f"SELECT {SCHEDULES.select_list} FROM payment_schedules "
+                     f"WHERE seq IN ({', '.join('?' for _ in chunk)}) ORDER BY seq")
+        if not uow.sql.is_sqlite:
+            statement += " FOR UPDATE"
+        found += [uow.track(SCHEDULES, SCHEDULES.load(uow.sql, row)) for row in await uow.sql.all(statement, *chunk)]
+    return found
 
 
 async def lock_pending(session: AsyncSession, *, limit: int,

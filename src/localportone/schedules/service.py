@@ -20,6 +20,7 @@ How a run stays exactly-once (see docs/schedules.md, "How runs stay exactly-once
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +33,7 @@ from localportone.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Pag
 from localportone.kernel.uow import UnitOfWork
 from localportone.payments.common import Limits
 from localportone.schedules import presenter, repository
-from localportone.schedules.models import PaymentScheduleRow
+from localportone.schedules.models import PaymentScheduleRow, ScheduleRecord
 from localportone.schedules.repository import Claim, Search
 from localportone.schedules.state import (
     PAID_OR_WAITING,
@@ -65,6 +66,8 @@ from localportone.wire.errors import (
 
 log = logging.getLogger("localportone.schedules")
 
+#: How far apart the payments of one batch are made at least (wire timestamps have milliseconds).
+_TICK = timedelta(milliseconds=1)
 #: A schedule whose runs were interrupted this many times (crashed processes, unexpected errors) is FAILED.
 MAX_RUNS = 3
 
@@ -248,24 +251,47 @@ class RunRejected(Exception):
         self.result = result
 
 
-async def run_claimed_schedule(uow: UnitOfWork, claim: Claim, *, limits: Limits | None = None) -> RunOutcome | None:
-    """Make the claimed schedule's payment and complete the schedule, in this one unit of work.
+async def run_claimed_schedules(uow: UnitOfWork, claims: Sequence[Claim], *, limits: Limits | None = None,
+                                clock: Callable[[], datetime] | None = None) -> list[RunOutcome]:
+    """Make the claimed schedules' payments, in claim order, and complete the schedules, in this one unit of work.
 
-    ``None`` when the claim was lost (the lease ran out and another process took the schedule over). Raises
-    :class:`RunRejected` when the payment was refused without a PG answer to keep.
+    With ``clock``, each payment is made at its own moment (the unit of work's ``now`` moves forward before each
+    run, by at least a millisecond, the precision of timestamps on the wire), as when each ran in a unit of its
+    own: paid and completion times keep the order the schedules ran in.
+
+    Claims that were lost (the lease ran out and another process took the schedule over) are left out of the
+    result. Raises :class:`RunRejected` when a payment was refused without a PG answer to keep: the caller rolls
+    the whole unit back (a batch then runs again one schedule per unit of work, :func:`run_claimed_schedule`).
     """
-    row = await _claimed_row(uow, claim)
-    if row is None:
-        return None
-    result = await _charge(uow, row, limits)
-    _complete(row, result, uow.now)
-    return RunOutcome(row.id, result)
+    from localportone.payments import service as payments
+
+    rows = {row.seq: row for row in await repository.lock_for_runs(uow, [c.seq for c in claims])}
+    owned = [rows[c.seq] for c in claims if _still_claimed(rows.get(c.seq), c)]
+    if len(owned) > 1:
+        await payments.prepare_scheduled_payments(uow, [
+            (StoreContext(r.merchant_id, r.store_id), r.payment_id, r.billing_key) for r in owned if r.run_count <= 1
+        ])
+    outcomes = []
+    for i, row in enumerate(owned):
+        if clock is not None and i:
+            uow.now = max(uow.now + _TICK, clock())
+        result = await _charge(uow, row, limits)
+        _complete(row, result, uow.now)
+        outcomes.append(RunOutcome(row.id, result))
+    return outcomes
+
+
+async def run_claimed_schedule(uow: UnitOfWork, claim: Claim, *, limits: Limits | None = None) -> RunOutcome | None:
+    """:func:`run_claimed_schedules` for one claim; ``None`` when the claim was lost."""
+    outcomes = await run_claimed_schedules(uow, [claim], limits=limits)
+    return outcomes[0] if outcomes else None
 
 
 async def fail_claimed_schedule(uow: UnitOfWork, claim: Claim, result: RunResult) -> RunOutcome | None:
     """Record a :class:`RunRejected` run: the schedule FAILED, nothing else."""
-    row = await _claimed_row(uow, claim)
-    if row is None:
+    rows = await repository.lock_for_runs(uow, [claim.seq])
+    row = rows[0] if rows else None
+    if row is None or not _still_claimed(row, claim):
         return None
     _complete(row, result, uow.now)
     return RunOutcome(row.id, result)
@@ -298,15 +324,12 @@ async def running_due(uow: UnitOfWork, merchant_id: str | None = None) -> int:
     return await repository.running_due(uow.session, now=uow.now, merchant_id=merchant_id)
 
 
-async def _claimed_row(uow: UnitOfWork, claim: Claim) -> PaymentScheduleRow | None:
-    """The claimed row, locked, while it is still STARTED under this claim's token."""
-    row = await repository.lock_for_run(uow.session, claim.seq)
-    if row is None or row.status != Status.STARTED or row.claim_token != claim.token:
-        return None
-    return row
+def _still_claimed(row: ScheduleRecord | None, claim: Claim) -> bool:
+    """Whether the locked row is still STARTED under this claim's token."""
+    return row is not None and row.status == Status.STARTED and row.claim_token == claim.token
 
 
-async def _charge(uow: UnitOfWork, row: PaymentScheduleRow, limits: Limits | None) -> RunResult:
+async def _charge(uow: UnitOfWork, row: ScheduleRecord, limits: Limits | None) -> RunResult:
     from localportone.payments import service as payments
 
     store = StoreContext(row.merchant_id, row.store_id)
@@ -320,7 +343,8 @@ async def _charge(uow: UnitOfWork, row: PaymentScheduleRow, limits: Limits | Non
             return RunResult(Status.FAILED, reason=f"the run was interrupted {row.run_count - 1} times")
     body = BillingKeyPaymentInput.model_validate(row.payment_input)
     try:
-        await payments.pay_with_billing_key(uow, store, row.payment_id, body, schedule_id=row.id, limits=limits)
+        status = await payments.pay_scheduled(uow, store, row.payment_id, body, schedule_id=row.id,
+                                              limits=limits or Limits())
     except PgProviderError as exc:
         result = RunResult(Status.FAILED, reason=exc.message, pg_code=exc.pg_code, pg_message=exc.pg_message)
         if getattr(exc, "_keep_changes", False):
@@ -328,11 +352,10 @@ async def _charge(uow: UnitOfWork, row: PaymentScheduleRow, limits: Limits | Non
         raise RunRejected(result) from exc
     except PortOneError as exc:  # e.g. the billing key was deleted after scheduling (§8.5)
         raise RunRejected(RunResult(Status.FAILED, reason=f"{exc.type}: {exc.message or exc.type}")) from exc
-    await uow.session.flush()
-    return result_of_payment(await payments.payment_status(uow, row.store_id, row.payment_id))
+    return result_of_payment(status)
 
 
-def _complete(row: PaymentScheduleRow, result: RunResult, now: datetime) -> None:
+def _complete(row: PaymentScheduleRow | ScheduleRecord, result: RunResult, now: datetime) -> None:
     row.status = result.status.value
     row.completed_at = now
     row.claim_token = None

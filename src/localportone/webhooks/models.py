@@ -147,6 +147,6 @@ class AttemptSummary:
     response_body: str | None
 
 
-ATTEMPT_SUMMARIES = RecordTable("webhook_attempts", AttemptSummary, key=("delivery_id", "number"), kinds={
+ATTEMPT_SUMMARIES = RecordTable("webhook_attempts", AttemptSummary, key=("delivery_id", "number"), rank=1, kinds={
     "request_headers": "json", "requested_at": "datetime", "responded_at": "datetime", "response_headers": "json",
 })

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Final, Literal, TypeAlias
+
+import orjson
 
 from ..connector import CardInfo, PgCapabilities
 from .cards import kst
@@ -547,4 +548,4 @@ def pg_response(
             "approvedAt": approved_at.isoformat(timespec="seconds"),
         }
     body["sandbox"] = True
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(body).decode()
