@@ -142,7 +142,8 @@ events_table = Table(
 
 search_terms_table = Table(
     "payment_search_terms", Base.metadata,
-    Column("transaction_id", ForeignKey("payment_transactions.id"), primary_key=True),
+    # No foreign key: derived rows, written with their attempt only (docs/decisions/0003).
+    Column("transaction_id", String(40), primary_key=True),
     Column("field", String(40), primary_key=True),
     Column("value", String(200), primary_key=True),
     Index("ix_payment_search_terms_field_value", "field", "value"),
@@ -309,7 +310,7 @@ class SearchTermRow:
     value: str
 
 
-# Ranks follow the foreign keys: payments <- payment_transactions <- cancellations, events, search terms.
+# Ranks follow the foreign keys: payments <- payment_transactions <- cancellations, events (search terms: no key).
 PAYMENTS = RecordTable("payments", PaymentRow, {"created_at": "datetime", "updated_at": "datetime",
                                                 "document_expires_at": "datetime"})
 TRANSACTIONS = RecordTable("payment_transactions", TransactionRow, rank=1, kinds={
