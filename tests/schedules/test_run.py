@@ -250,3 +250,42 @@ def test_scheduled_payments_use_the_configured_attempt_limit(database_url: str) 
                         max_transaction_count=3, run_jobs=False)
     with run_server(settings) as running:
         assert job_of(running.runtime).limits.max_transaction_count == 3
+
+
+def test_one_bad_schedule_does_not_fail_its_batch(quiet: httpx.Client, quiet_server: RunningServer,
+                                                   quiet_key: str, quiet_channel: str) -> None:
+    """Due schedules run in batches (one transaction): a run refused before the PG answered (a key deleted after
+    scheduling) rolls the batch back and its schedules run one by one; the others still succeed, declines keep
+    their FAILED attempt, and each schedule makes exactly one attempt."""
+    from sqlalchemy import update
+
+    from localportone.billing_keys.models import BillingKey
+
+    gone = issued_key(quiet, quiet_channel)
+    declining = issued_key(quiet, quiet_channel, DECLINING_CARD)
+    good = [scheduled_id(quiet, f"order-good-{i}", quiet_key, PAST) for i in range(3)]
+    bad = scheduled_id(quiet, "order-gone", gone, PAST)
+    declined = scheduled_id(quiet, "order-declined", declining, PAST)
+    good.append(scheduled_id(quiet, "order-good-3", quiet_key, PAST))
+
+    async def delete_key() -> None:
+        async with quiet_server.runtime.transactions.begin() as uow:
+            await uow.session.execute(update(BillingKey).where(BillingKey.billing_key == gone)
+                                      .values(status="DELETED", deleted_at=uow.now))
+
+    quiet_server.call(delete_key)
+    assert run_due(quiet) == {"ran": 6, "succeeded": 4, "failed": 2, "pending": 0, "errors": 0, "stillRunning": 0,
+                              "settled": 0}
+    assert [get(quiet, s)["status"] for s in good] == ["SUCCEEDED"] * 4
+    assert get(quiet, bad)["status"] == "FAILED"
+    assert get(quiet, declined)["status"] == "FAILED"
+    assert payment(quiet, "order-gone").status_code == 404
+    assert payment(quiet, "order-declined").json()["status"] == "FAILED"
+    for i in range(4):
+        paid = payment(quiet, f"order-good-{i}").json()
+        assert paid["status"] == "PAID"
+        assert paid["scheduleId"] == good[i]
+        assert [t["status"] for t in transactions(quiet, f"order-good-{i}")] == ["PAID"]
+    # the four payments of one key were made in schedule order, each at its own time
+    paid_at = [payment(quiet, f"order-good-{i}").json()["paidAt"] for i in range(4)]
+    assert paid_at == sorted(paid_at) and len(set(paid_at)) == 4
