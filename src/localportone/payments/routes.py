@@ -15,8 +15,8 @@ from localportone.http.fast import FastRequest, FastRoute
 from localportone.http.parsing import parse_body, parse_query_body
 from localportone.http.responses import ok
 from localportone.http.routing import PortOneRoute
-from localportone.kernel.uow import Transactions, UnitOfWork
-from localportone.payments import service
+from localportone.kernel.uow import UnitOfWork
+from localportone.payments import documents, service
 from localportone.payments.sandbox_routes import router as sandbox_router
 from localportone.wire import (
     BillingKeyPaymentInput,
@@ -131,12 +131,15 @@ async def get_payment(request: Request, paymentId: str, storeId: str | None = No
 
 async def fast_get_payment(request: FastRequest) -> bytes | None:
     """``GET /payments/{paymentId}`` from the stored document, without FastAPI (:mod:`localportone.http.fast`)."""
-    state = request.state
-    transactions: Transactions = state.transactions
-    async with transactions.read(snapshot=False) as uow:
-        principal = await state.authenticator.authenticate(uow, request.header(b"authorization"))
-        store = await resolve_store(uow, principal, request.query.get("storeId"))
-        return await service.get_payment_document(uow, store, request.params[0])
+    runtime = request.runtime
+    async with runtime.transactions.read(snapshot=False) as uow:
+        principal = await runtime.authenticator.authenticate(uow, request.header(b"authorization"))
+        store_id = request.query.get("storeId")
+        if store_id is None:  # the caller's default store (what resolve_store answers, without the call)
+            store_id = principal.default_store_id
+        else:
+            store_id = (await resolve_store(uow, principal, store_id)).store_id
+        return await documents.payment_json(uow, store_id, request.params[0])
 
 
 FAST_ROUTES = [FastRoute("GET", ("payments", None), fast_get_payment, frozenset({"storeId"}))]
