@@ -14,14 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from localportone.auth.principal import StoreContext
 from localportone.common.customers import customer_wire
 from localportone.kernel import ids
 from localportone.kernel.clock import to_wire
 from localportone.kernel.uow import UnitOfWork, keep_changes
-from localportone.payments import documents, inputs, presenter, repository, state, tokens
+from localportone.payments import inputs, presenter, repository, state, tokens
 from localportone.payments.cancellations import (
     cancel_payment,
     complete_cancellation,
@@ -617,18 +615,6 @@ async def get_payment(uow: UnitOfWork, store: StoreContext, payment_id: str) -> 
     cancellations = (await repository.cancellations_of(uow, [tx.id]))[tx.id]
     hooks = await webhooks.payment_webhooks(uow, store.store_id, payment_id)
     return presenter.payment(tx, cancellations, hooks)
-
-
-async def get_payment_document(uow: UnitOfWork, store: StoreContext, payment_id: str) -> bytes | None:
-    """``Payment`` as JSON from the stored document plus its webhooks; ``None`` when there is no current one."""
-    stored = await documents.stored_document(uow.sql, store.store_id, payment_id, uow.now)
-    if stored is None:
-        return None
-    document, has_webhooks = stored
-    hooks = await webhooks.payment_webhooks(uow, store.store_id, payment_id) if has_webhooks else []
-    if not hooks:
-        return document.encode()
-    return b"".join((document[:-1].encode(), b',"webhooks":', orjson.dumps(hooks), b"}"))
 
 
 async def get_payment_transactions(uow: UnitOfWork, store: StoreContext, payment_id: str) -> dict[str, Any]:
