@@ -61,21 +61,12 @@ class ChargeableChannel:
 _KEYS = RecordTable("billing_keys", ChargeableKey, kinds={"card": "json", "customer": "json"}, key=("billing_key",))
 _CHANNELS = RecordTable("billing_key_channels", ChargeableChannel, kinds={"manual_confirm": "bool"}, rank=1,
                         key=("billing_key", "position"))
-_CHARGEABLE = (
-    f"SELECT {_KEYS.select('k')}, {_CHANNELS.select('c')} FROM billing_keys k "
-    "LEFT JOIN billing_key_channels c ON c.billing_key = k.billing_key AND c.outcome = ? "
-    "WHERE k.billing_key = ? AND k.store_id = ? ORDER BY c.position"
-)
 _CHANNEL_OFFSET = len(_KEYS.columns)
 
 
 async def chargeable(sql: Sql, store_id: str, billing_key: str) -> tuple[ChargeableKey, list[ChargeableChannel]] | None:
     """The store's key and its ISSUED channels in issue order, in one statement; ``None`` without such a key."""
-    rows = await sql.all(_CHARGEABLE, state.ISSUED, billing_key, store_id)
-    if not rows:
-        return None
-    channels = [_CHANNELS.load(sql, row, _CHANNEL_OFFSET) for row in rows if row[_CHANNEL_OFFSET] is not None]
-    return _KEYS.load(sql, rows[0]), channels
+    return (await chargeable_many(sql, store_id, [billing_key])).get(billing_key)
 
 
 async def chargeable_many(sql: Sql, store_id: str, billing_keys: Sequence[str]

@@ -174,12 +174,7 @@ class RecordTable(Generic[R]):
 
     async def insert_many(self, sql: Sql, records: Sequence[R]) -> None:
         if records:
-            await sql.many(self.insert_sql, [self.params(sql, r) for r in records])
-
-    def insert_rows_sql(self, count: int) -> str:
-        """One ``INSERT`` of ``count`` rows (multi-row ``VALUES``), for :meth:`params` of each in turn."""
-        row = f"({', '.join('?' for _ in self.columns)})"
-        return f"INSERT INTO {self.name} ({self.select_list}) VALUES {', '.join(row for _ in range(count))}"
+            await sql.insert_rows(self.name, self.columns, [self.params(sql, r) for r in records])
 
     def pg_types(self) -> dict[str, str]:
         """Each column's PostgreSQL type, from the table's SQLAlchemy definition (for array parameters)."""

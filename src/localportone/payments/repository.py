@@ -34,7 +34,6 @@ from localportone.payments.models import (
     PaymentEventRow,
     PaymentRow,
     PreRegistrationRow,
-    SearchTermRow,
     TransactionRow,
     events_table,
     payments_table,
@@ -44,7 +43,7 @@ from localportone.payments.models import (
 
 _TABLES: dict[type, RecordTable[Any]] = {
     PaymentRow: PAYMENTS, TransactionRow: TRANSACTIONS, CancellationRow: CANCELLATIONS, PaymentEventRow: EVENTS,
-    PreRegistrationRow: PRE_REGISTRATIONS, SearchTermRow: SEARCH_TERMS,
+    PreRegistrationRow: PRE_REGISTRATIONS,
 }
 
 _UNKNOWN = object()
