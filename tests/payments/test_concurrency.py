@@ -1,7 +1,9 @@
-"""Concurrent requests on one payment (PostgreSQL): a paymentId is paid once, a payment is never over-cancelled.
+"""Concurrent requests on one payment: a paymentId is paid once, a payment is never over-cancelled.
 
 Every request runs in its own thread with its own connection; a barrier releases them together. The slow sandbox
-card keeps the first payment inside its transaction long enough for the others to arrive while it holds the lock.
+card keeps the first payment inside its transaction long enough for the others to arrive while it holds the lock
+(PostgreSQL's row lock), or, on SQLite, while they all run on the same snapshot: the optimistic units of work
+(kernel/optimistic.py) then find their reads changed under the write lock and run again, one after the other.
 """
 
 from __future__ import annotations
@@ -15,19 +17,19 @@ from typing import Any
 import httpx
 import pytest
 
+from localportone.kernel import optimistic
+from tests.billing_keys.helpers import issued_key
 from tests.payments.helpers import DECLINE_CARD, card_body, get, new_id, pay
 from tests.support.contract import validate_response
 from tests.support.server import RunningServer, make_client
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 SLOW_CARD = {"number": "4000000000003071", "expiryYear": "30", "expiryMonth": "12"}
 
 
 @pytest.fixture(autouse=True)
-def _postgres_only(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row-lock concurrency is proven on PostgreSQL (set LOCALPORTONE_TEST_POSTGRES_URL)")
+def _slow_card(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOCALPORTONE_SANDBOX_SLOW_MS", "300")
 
 
@@ -47,11 +49,20 @@ def _outcomes(responses: list[httpx.Response]) -> Counter[Any]:
     return Counter(200 if r.status_code == 200 else r.json()["type"] for r in responses)
 
 
-def test_one_payment_id_is_paid_once(server: RunningServer, client: httpx.Client, channels: dict[str, str]) -> None:
+def _raced_on_a_snapshot(database_url: str, conflicts_before: int) -> None:
+    """On SQLite the racers ran optimistically on one snapshot: all but the first found their reads changed."""
+    if database_url.startswith("sqlite"):
+        assert optimistic.STATS["conflict"] > conflicts_before, dict(optimistic.STATS)
+
+
+def test_one_payment_id_is_paid_once(server: RunningServer, client: httpx.Client, channels: dict[str, str],
+                                     database_url: str) -> None:
     payment_id = new_id()
     body = card_body(channels["TOSSPAYMENTS"], card=SLOW_CARD)
+    conflicts = optimistic.STATS["conflict"]
     responses = _race(server, 6, lambda c: c.post(f"/payments/{payment_id}/instant", json=body))
     assert _outcomes(responses) == Counter({200: 1, "ALREADY_PAID": 5})
+    _raced_on_a_snapshot(database_url, conflicts)
     items = client.get(f"/payments/{payment_id}/transactions").json()["items"]
     assert [t["status"] for t in items] == ["PAID"]
 
@@ -64,13 +75,29 @@ def test_one_payment_id_is_paid_once(server: RunningServer, client: httpx.Client
     assert [t["status"] for t in items] == ["FAILED", "PAID"]
 
 
+def test_one_payment_id_is_paid_once_with_a_billing_key(server: RunningServer, client: httpx.Client,
+                                                        channels: dict[str, str], database_url: str) -> None:
+    billing_key = issued_key(client, channels["TOSSPAYMENTS"], SLOW_CARD["number"])
+    payment_id = new_id()
+    body = {"billingKey": billing_key, "orderName": "race", "amount": {"total": 5000}, "currency": "KRW"}
+    conflicts = optimistic.STATS["conflict"]
+    responses = _race(server, 6, lambda c: c.post(f"/payments/{payment_id}/billing-key", json=body))
+    assert _outcomes(responses) == Counter({200: 1, "ALREADY_PAID": 5})
+    _raced_on_a_snapshot(database_url, conflicts)
+    items = client.get(f"/payments/{payment_id}/transactions").json()["items"]
+    assert [t["status"] for t in items] == ["PAID"]
+    assert get(client, payment_id)["amount"]["paid"] == 5000
+
+
 def test_racing_cancels_never_cancel_more_than_was_paid(server: RunningServer, client: httpx.Client,
-                                                        channels: dict[str, str]) -> None:
+                                                        channels: dict[str, str], database_url: str) -> None:
     payment_id = new_id()
     pay(client, payment_id, card_body(channels["TOSSPAYMENTS"], 10000))
+    conflicts = optimistic.STATS["conflict"]
     responses = _race(server, 8, lambda c: c.post(f"/payments/{payment_id}/cancel",
                                                   json={"reason": "race", "amount": 3000}))
     assert _outcomes(responses) == Counter({200: 3, "CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT": 5})
+    _raced_on_a_snapshot(database_url, conflicts)
     payment = get(client, payment_id)
     assert payment["amount"]["cancelled"] == 9000
     assert sum(c["totalAmount"] for c in payment["cancellations"] if c["status"] == "SUCCEEDED") == 9000

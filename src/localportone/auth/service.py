@@ -25,6 +25,8 @@ from localportone.stores import service as stores
 from localportone.wire.errors import ForbiddenError, UnauthorizedError
 
 _CACHE_SECONDS = 5.0
+#: Distinct ``Authorization`` headers remembered per process (the cache starts over when full).
+_HEADERS_CACHED = 1024
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,14 @@ class Authenticator:
         #: (monotonic time loaded, secret or None) by secret hash and by secret id.
         self._by_hash: dict[str, tuple[float, _CachedSecret | None]] = {}
         self._by_id: dict[str, tuple[float, _CachedSecret | None]] = {}
+        #: (monotonic time the secret was loaded, live secret) by the exact ``Authorization`` header of a
+        #: ``PortOne`` call: a hit skips parsing and hashing; it expires with the secret's own cache entry.
+        self._by_header: dict[str, tuple[float, _CachedSecret]] = {}
 
     def forget(self) -> None:
         self._by_hash.clear()
         self._by_id.clear()
+        self._by_header.clear()
 
     async def _secret(self, uow: UnitOfWork, *, secret_hash: str | None = None,
                       secret_id: str | None = None) -> _CachedSecret | None:
@@ -87,6 +93,10 @@ class Authenticator:
         """The caller of a request, checked against the unit of work's (sandbox) time."""
         if not authorization:
             raise UnauthorizedError("missing Authorization header: use 'PortOne <API secret>' or 'Bearer <token>'")
+        known = self._by_header.get(authorization)
+        if known is not None and time.monotonic() - known[0] < _CACHE_SECONDS and (
+                known[1].expires_at is None or known[1].expires_at > uow.now):
+            return known[1].principal
         scheme, _, credential = authorization.strip().partition(" ")
         credential = credential.strip()
         if not credential:
@@ -94,9 +104,13 @@ class Authenticator:
         scheme = scheme.lower()
         now = uow.now
         if scheme == "portone":
-            entry = await self._secret(uow, secret_hash=sha256_hex(credential))
+            secret_hash = sha256_hex(credential)
+            entry = await self._secret(uow, secret_hash=secret_hash)
             if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
                 raise UnauthorizedError("unknown or expired API secret")
+            if len(self._by_header) >= _HEADERS_CACHED:
+                self._by_header.clear()
+            self._by_header[authorization] = (self._by_hash[secret_hash][0], entry)
             return entry.principal
         if scheme == "bearer":
             claims = read_access_token(self._key, credential)

@@ -19,6 +19,16 @@ def error_response(status: int, body: dict[str, object]) -> Response:
     return JSONObjectResponse(body, status_code=status)
 
 
+def portone_error_response(exc: PortOneError) -> Response:
+    return error_response(exc.status, exc.body())
+
+
+def unexpected_error_response(method: str, path: str) -> Response:
+    """The 500 of an error nobody expected (call it while handling the error: it logs the traceback)."""
+    log.exception("unexpected error on %s %s", method, path)
+    return error_response(500, {"type": "INTERNAL_SERVER_ERROR", "message": "unexpected server error"})
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors()[:5]:
@@ -32,7 +42,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PortOneError)
     async def _portone(_request: Request, exc: PortOneError) -> Response:
-        return error_response(exc.status, exc.body())
+        return portone_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:
@@ -48,5 +58,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, {"type": "INTERNAL_SERVER_ERROR", "message": "unexpected server error"})
+        return unexpected_error_response(request.method, request.url.path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -116,7 +116,7 @@ class Database:
     #: SQLite: the writers of this process take turns in shared transactions (:mod:`.group_commit`).
     _group: GroupCommit | None = field(default=None, repr=False)
     #: SQLite: idle in-loop sqlite3 connections of :meth:`raw_reader`.
-    _idle_readers: list[sqlite3.Connection] = field(default_factory=list, repr=False)
+    _idle_readers: list[tuple[sqlite3.Connection, Sql]] = field(default_factory=list, repr=False)
     #: PostgreSQL: the asyncpg connections of every unit of work and of :meth:`raw_reader` (:mod:`.pg_units`).
     _pg: PgUnits | None = field(default=None, repr=False)
 
@@ -157,44 +157,55 @@ class Database:
         async with self._reader() as session:
             yield session
 
-    @asynccontextmanager
-    async def raw_reader(self, *, snapshot: bool = True) -> AsyncIterator[Sql]:
+    def raw_reader(self, *, snapshot: bool = True) -> AbstractAsyncContextManager[Sql]:
         """A read-only :class:`Sql` without an ORM session, for the hottest reads (no pool checkout, no greenlet).
 
         SQLite: an in-loop connection in a deferred transaction, so that all the statements see one snapshot
         (``snapshot=False``: each statement is its own, for reads of one statement that matters). PostgreSQL:
         a connection of :attr:`pg`, statements in autocommit (read committed, as in a transaction at that level).
         """
-        if self.dialect == "sqlite":
-            connection = self._idle_readers.pop() if self._idle_readers else self._open_sqlite_reader()
-            if not snapshot:
-                try:
-                    yield Sql("sqlite", sqlite_inloop.InLoopConnection(connection))
-                finally:
-                    self._idle_readers.append(connection)
-                return
-            connection.execute("BEGIN")
-            try:
-                yield Sql("sqlite", sqlite_inloop.InLoopConnection(connection))
-            finally:
-                connection.execute("ROLLBACK")
-                self._idle_readers.append(connection)
-            return
-        assert self._pg is not None
-        async with self._pg.autocommit() as sql:
-            yield sql
+        if self._pg is not None:
+            return self._pg.autocommit()
+        return _SqliteReader(self, snapshot)
 
-    def _open_sqlite_reader(self) -> sqlite3.Connection:
+    def _open_sqlite_reader(self) -> tuple[sqlite3.Connection, Sql]:
         path = make_url(async_url(self.url)).database or ":memory:"
-        return sqlite_inloop.open_connection(path, busy_timeout_ms=30000)
+        connection = sqlite_inloop.open_connection(path, busy_timeout_ms=30000)
+        return connection, Sql("sqlite", sqlite_inloop.InLoopConnection(connection))
 
     async def dispose(self) -> None:
         if self._group is not None:
             await self._group.close()
         while self._idle_readers:
-            self._idle_readers.pop().close()
+            self._idle_readers.pop()[0].close()
         if self._pg is not None:
             await self._pg.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+
+
+class _SqliteReader:
+    """:meth:`Database.raw_reader` on SQLite: an idle reader connection (with its :class:`Sql`), in a deferred
+    transaction when a snapshot is asked for. A class rather than an ``asynccontextmanager``: it is entered once
+    per fast ``GET``, where the generator machinery cost more than the read (bench/README.md)."""
+
+    __slots__ = ("_db", "_entry", "_snapshot")
+
+    def __init__(self, db: Database, snapshot: bool) -> None:
+        self._db = db
+        self._snapshot = snapshot
+
+    async def __aenter__(self) -> Sql:
+        idle = self._db._idle_readers
+        entry = idle.pop() if idle else self._db._open_sqlite_reader()
+        self._entry = entry
+        if self._snapshot:
+            entry[0].execute("BEGIN")
+        return entry[1]
+
+    async def __aexit__(self, *exc: object) -> None:
+        entry = self._entry
+        if self._snapshot:
+            entry[0].execute("ROLLBACK")
+        self._db._idle_readers.append(entry)

@@ -9,6 +9,11 @@ the event loop), then commits; every member of the batch waits for that commit b
 still means "committed". Writers that arrive later form the next batch. Across processes nothing changes: a batch
 holds SQLite's write lock like a single transaction did.
 
+Optimistic units of work (:mod:`.optimistic`) did their work before they ask for a turn: :meth:`GroupCommit.apply`
+queues what they write, and one pass takes the lock, validates and writes each of them in its savepoint and
+commits, without letting the loop run anything else meanwhile, so that the lock is held only while rows are
+written and the other processes' writers get it sooner.
+
 The hand-written SQL of a unit of work runs on that connection directly (no pool, no greenlet). Code that still
 uses the ORM gets, on first use, an ``AsyncSession`` on an engine whose only connection is the same one, with
 ``commit``/``rollback`` turned into no-ops: the savepoint, not SQLAlchemy, decides what is kept.
@@ -26,7 +31,7 @@ import asyncio
 import itertools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -76,6 +81,9 @@ class GroupCommit:
         self._commits = 0
         self._checkpointed_at = 0
         self._checkpointer: asyncio.Task[None] | None = None
+        #: Writes of optimistic units waiting for the next applied batch (:meth:`apply`), and the task applying them.
+        self._queue: list[tuple[Callable[[Sql], Awaitable[None]], asyncio.Future[None]]] = []
+        self._applier: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[tuple[Sql, Callable[[], AsyncSession]]]:
@@ -129,22 +137,97 @@ class GroupCommit:
     async def _commit_soon(self) -> None:
         await asyncio.sleep(0)  # writers already runnable join this batch
         async with self._lock:
-            connection, committed = self._connection, self._committed
+            committed = self._committed
             self._committed = None
-            assert connection is not None and committed is not None
-            try:
-                connection.execute("COMMIT")
-            except BaseException as exc:
-                committed.set_exception(exc)
-                with suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
-            else:
+            assert committed is not None
+            error = await self._commit()
+            if error is None:
                 committed.set_result(None)
-                self._commits += 1
-                if self._commits - self._checkpointed_at >= CHECKPOINT_EVERY:
-                    await self._checkpoint()  # still holding the lock: no writer of ours appends meanwhile
+            else:
+                committed.set_exception(error)
+        self._checkpoint_later()
+
+    async def _commit(self) -> BaseException | None:
+        """``COMMIT`` the open transaction (the caller holds :attr:`_lock`); the error, rolled back, if it failed.
+        Every :data:`CHECKPOINT_EVERY` commits, a checkpoint follows while the lock is still held."""
+        connection = self._connection
+        assert connection is not None
+        try:
+            connection.execute("COMMIT")
+        except BaseException as exc:
+            with suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+            return exc
+        self._commits += 1
+        if self._commits - self._checkpointed_at >= CHECKPOINT_EVERY:
+            await self._checkpoint()  # still holding the lock: no writer of ours appends meanwhile
+        return None
+
+    def _checkpoint_later(self) -> None:
         if self._checkpointer is None or self._checkpointer.done():
             self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoint_when_idle())
+
+    async def apply(self, write: Callable[[Sql], Awaitable[None]]) -> None:
+        """Run ``write`` in a savepoint of the next batch of applied writes; return once that batch is committed.
+
+        For optimistic units of work (:mod:`.optimistic`), whose work is done before they write: ``write`` only
+        validates and writes rows, without waiting for anything, so the write lock is held while rows are written,
+        not while the loop runs other requests as it is for :meth:`unit`'s batches. The writes queued while the
+        lock is awaited (another process may hold it) share one ``BEGIN IMMEDIATE … COMMIT``; if a batch of
+        :meth:`unit` writers is open, they join it and its commit. An exception of ``write`` undoes its savepoint
+        and is raised here.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((write, future))
+        if self._applier is None or self._applier.done():
+            self._applier = asyncio.get_running_loop().create_task(self._apply_queued())
+        await future
+
+    async def _apply_queued(self) -> None:
+        while self._queue:
+            async with self._lock:
+                joined = self._committed  # a batch of :meth:`unit` writers is open: add to it
+                batch, self._queue = self._queue, []
+                if joined is None:
+                    try:
+                        await sqlite_inloop.wait_begin_immediate(self._write_connection())
+                    except Exception as exc:  # e.g. another process kept the lock too long
+                        _settle([future for _write, future in batch], exc)
+                        continue
+                    batch += self._queue  # queued while the lock was awaited
+                    self._queue = []
+                applied = await self._apply_batch(batch)
+                if joined is None:
+                    error = await self._commit()
+                    _settle(applied, error)
+                else:
+                    joined.add_done_callback(lambda done, applied=applied: _settle(  # type: ignore[misc]
+                        applied, done.exception()))
+            if joined is None:
+                self._checkpoint_later()
+
+    async def _apply_batch(self, batch: list[tuple[Callable[[Sql], Awaitable[None]], asyncio.Future[None]]]
+                           ) -> list[asyncio.Future[None]]:
+        """Each write in a savepoint of its own (the lock held); the futures of those that succeeded."""
+        connection = self._connection
+        assert connection is not None
+        sql = Sql("sqlite", sqlite_inloop.InLoopConnection(connection))
+        applied: list[asyncio.Future[None]] = []
+        for write, future in batch:
+            if future.done():  # its waiter was cancelled: nothing of it is written
+                continue
+            savepoint = f"unit_{next(self._savepoints)}"
+            connection.execute(f"SAVEPOINT {savepoint}")
+            try:
+                await write(sql)
+            except Exception as exc:
+                connection.execute(f"ROLLBACK TO {savepoint}")
+                connection.execute(f"RELEASE {savepoint}")
+                future.set_exception(exc)
+            else:
+                connection.execute(f"RELEASE {savepoint}")
+                applied.append(future)
+        return applied
 
     async def _checkpoint_when_idle(self) -> None:
         seen = -1
@@ -170,6 +253,8 @@ class GroupCommit:
 
     async def close(self) -> None:
         """Wait for the open batch, stop checkpointing, close the connection (before the process ends)."""
+        if self._applier is not None:
+            await asyncio.wait([self._applier])
         async with self._lock:
             committed = self._committed
         if committed is not None:
@@ -185,6 +270,16 @@ class GroupCommit:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 def _checkpoint(path: str) -> None:

@@ -220,7 +220,7 @@ class Tracker:
     scheduler's batches) pays a few round trips in all instead of a few per payment.
     """
 
-    __slots__ = ("_appended", "_created", "_entries")
+    __slots__ = ("_appended", "_created", "_entries", "_statements")
 
     def __init__(self) -> None:
         #: (table, key) -> [table, record, its params as last written, or None while not inserted yet]
@@ -229,6 +229,27 @@ class Tracker:
         self._created: set[tuple[str, tuple[Any, ...]]] = set()
         #: rows to insert that nothing will look up or change (table name -> (table, params of each row))
         self._appended: dict[str, tuple[RecordTable[Any], list[Sequence[Any]]]] = {}
+        #: statements the flush runs before it writes any row (e.g. deleting rows that appended ones replace)
+        self._statements: list[tuple[str, tuple[Any, ...]]] = []
+
+    def is_empty(self) -> bool:
+        """Whether nothing was added, loaded for a change, or appended (a flush would write nothing)."""
+        return not self._entries and not self._appended and not self._statements
+
+    def defer(self, statement: str, *args: Any) -> None:
+        """Run ``statement`` at the next flush, before it writes rows."""
+        self._statements.append((statement, args))
+
+    def discard_appended(self, table: RecordTable[Any], drop: Callable[[Sequence[Any]], bool]) -> None:
+        """Forget the rows appended to ``table`` (not written yet) for which ``drop`` is true."""
+        found = self._appended.get(table.name)
+        if found is not None:
+            found[1][:] = [row for row in found[1] if not drop(row)]
+
+    def appended(self, table: RecordTable[Any]) -> list[Sequence[Any]]:
+        """The rows appended to ``table`` and not written yet."""
+        found = self._appended.get(table.name)
+        return [] if found is None else list(found[1])
 
     def append(self, table: RecordTable[Any], rows: Sequence[Sequence[Any]]) -> None:
         """Insert ``rows`` (values in column order, as the driver takes them) at the next flush, untracked: for
@@ -251,6 +272,10 @@ class Tracker:
         """Whether this unit of work added ``record`` (it did not exist before the unit began)."""
         return (table.name, table.key_tuple(record)) in self._created
 
+    def created_records(self, table: RecordTable[R]) -> list[R]:
+        """The records of ``table`` added by this unit of work, in the order they were added."""
+        return [entry[1] for key, entry in self._entries.items() if key[0] == table.name and key in self._created]
+
     def track(self, sql: Sql, table: RecordTable[R], record: R) -> R:
         key = (table.name, table.key_tuple(record))
         entry = self._entries.get(key)
@@ -261,6 +286,9 @@ class Tracker:
         return record
 
     async def flush(self, sql: Sql) -> None:
+        statements, self._statements = self._statements, []
+        for statement, args in statements:
+            await sql.run(statement, *args)
         inserts: dict[str, tuple[RecordTable[Any], list[Sequence[Any]]]] = {}
         updates: dict[tuple[str, tuple[int, ...]], tuple[RecordTable[Any], list[list[Any]]]] = {}
         for entry in self._entries.values():

@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from localportone.kernel import optimistic
 from localportone.kernel.clock import Clock
 from localportone.kernel.db import Database
+from localportone.kernel.group_commit import GroupCommit
 from localportone.kernel.records import RecordTable, Tracker
 from localportone.kernel.sql import Sql
 from localportone.kernel.tables import ClockRow
@@ -77,13 +79,17 @@ class UnitOfWork:
         The callbacks run before the flush, so that a new row they complete is inserted once, in its final state;
         a callback that reads what the unit of work changed flushes first (:meth:`flush`).
         """
+        await self.run_before_commit()
+        await self.flush()
+        if self._session is not None:
+            await self._session.flush()
+
+    async def run_before_commit(self) -> None:
+        """The :meth:`before_commit` callbacks (and those they register in turn)."""
         while self._before_commit:
             callbacks, self._before_commit = list(self._before_commit.values()), {}
             for callback in callbacks:
                 await callback()
-        await self.flush()
-        if self._session is not None:
-            await self._session.flush()
 
     def track(self, table: RecordTable[R], record: R) -> R:
         """Have :meth:`flush` write what the caller changes in ``record`` (loaded from ``table``).
@@ -100,9 +106,26 @@ class UnitOfWork:
         """Insert write-once ``rows`` (values in column order) at the next :meth:`flush`, untracked."""
         self._tracker.append(table, rows)
 
+    def defer(self, statement: str, *args: Any) -> None:
+        """Run a statement at the next :meth:`flush`, before it writes rows (e.g. a delete that appended rows
+        replace): unlike a statement run now, an optimistic unit of work can do it (:mod:`.optimistic`)."""
+        self._tracker.defer(statement, *args)
+
+    def discard_appended(self, table: RecordTable[Any], drop: Callable[[Sequence[Any]], bool]) -> None:
+        """Forget rows appended to ``table`` and not written yet, for which ``drop`` is true."""
+        self._tracker.discard_appended(table, drop)
+
+    def appended(self, table: RecordTable[Any]) -> list[Sequence[Any]]:
+        """The rows appended to ``table`` and not written yet."""
+        return self._tracker.appended(table)
+
     def tracked(self, table: RecordTable[R], *key: Any) -> R | None:
         """The record this unit of work tracks under ``key`` (loaded or added), without a query."""
         return self._tracker.get(table, *key)
+
+    def created_records(self, table: RecordTable[R]) -> list[R]:
+        """The records of ``table`` this unit of work added (not written before the flush: a query misses them)."""
+        return self._tracker.created_records(table)
 
     def created(self, table: RecordTable[R], record: R) -> bool:
         """Whether this unit of work added ``record`` (so that nothing referring to it existed before)."""
@@ -125,6 +148,62 @@ class Transactions:
 
     def _unit(self, sql: Sql, write: bool, session_factory: Callable[[], AsyncSession]) -> UnitOfWork:
         return UnitOfWork(now=self.clock.now(), write=write, sql=sql, session_factory=session_factory)
+
+    async def run(self, work: Callable[[UnitOfWork], Awaitable[R]]) -> R:
+        """``work`` in a write unit of work, committed before this returns (an error rolls it back, unless marked
+        with :func:`keep_changes`, as with :meth:`begin`).
+
+        On SQLite the unit is optimistic (:mod:`.optimistic`): ``work`` runs on a read snapshot and only its writes
+        take the write lock, so the other ``serve`` processes keep writing meanwhile. ``work`` may therefore run
+        twice (the second time under the lock, when what it read changed meanwhile or it needed the lock): it
+        must have no effect outside its unit of work.
+        """
+        group = self.db.group
+        if group is not None:
+            try:
+                return await self._run_optimistic(group, work)
+            except optimistic.Speculation as exc:
+                optimistic.STATS["fallback"] += 1
+                log.debug("optimistic unit of work run again under the lock: %s", exc)
+            except optimistic.Conflict:
+                optimistic.STATS["conflict"] += 1
+        async with self.begin() as uow:
+            return await work(uow)
+
+    async def _run_optimistic(self, group: GroupCommit, work: Callable[[UnitOfWork], Awaitable[R]]) -> R:
+        kept: BaseException | None = None
+        async with self.db.raw_reader() as snapshot:
+            if self.clock.is_stale():
+                await self.refresh_clock(snapshot)
+            sql = optimistic.RecordingSql(snapshot)
+            uow = self._unit(sql, True, sql.refuse_session)
+            try:
+                result = await work(uow)
+            except BaseException as exc:
+                if sql.refused is not None:
+                    raise optimistic.Speculation(sql.refused) from exc
+                if not _keeps_changes(exc):
+                    optimistic.STATS["read-only"] += 1
+                    raise  # nothing to undo: the error was decided on the snapshot
+                kept = exc
+            await uow.run_before_commit()
+            if sql.refused is not None:  # refused, and the refusal swallowed on the way
+                raise optimistic.Speculation(sql.refused)
+        if uow._tracker.is_empty():
+            optimistic.STATS["read-only"] += 1
+        else:
+            reads, tracker = sql.reads, uow._tracker
+
+            async def write(locked: Sql) -> None:
+                await optimistic.validate(locked, reads)
+                await tracker.flush(locked)
+
+            await group.apply(write)
+            optimistic.STATS["committed"] += 1
+        _run(uow._after_commit)
+        if kept is not None:
+            raise kept
+        return result
 
     @asynccontextmanager
     async def begin(self, *, write: bool = True) -> AsyncIterator[UnitOfWork]:
@@ -180,18 +259,38 @@ class Transactions:
         if kept is not None:
             raise kept
 
-    @asynccontextmanager
-    async def read(self, *, snapshot: bool = True) -> AsyncIterator[UnitOfWork]:
+    def read(self, *, snapshot: bool = True) -> AbstractAsyncContextManager[UnitOfWork]:
         """A read-only unit of work with :attr:`UnitOfWork.sql` only: for reads written entirely in plain SQL.
 
         Its ``session`` raises on use, so that a read that still needs the ORM fails loudly (the fast HTTP paths
         then answer through the regular route). ``snapshot=False``: each statement reads the latest commit
         (:meth:`Database.raw_reader`).
         """
-        async with self.db.raw_reader(snapshot=snapshot) as sql:
-            if self.clock.is_stale():
-                await self.refresh_clock(sql)
-            yield self._unit(sql, False, _no_session)
+        return _ReadUnit(self, self.db.raw_reader(snapshot=snapshot))
+
+
+class _ReadUnit:
+    """:meth:`Transactions.read` (a class, not an ``asynccontextmanager``: each fast ``GET`` enters one)."""
+
+    __slots__ = ("_source", "_transactions")
+
+    def __init__(self, transactions: Transactions, source: AbstractAsyncContextManager[Sql]) -> None:
+        self._transactions = transactions
+        self._source = source
+
+    async def __aenter__(self) -> UnitOfWork:
+        sql = await self._source.__aenter__()
+        transactions = self._transactions
+        if transactions.clock.is_stale():
+            try:
+                await transactions.refresh_clock(sql)
+            except BaseException as exc:
+                await self._source.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+        return transactions._unit(sql, False, _no_session)
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._source.__aexit__(*exc)
 
 
 class NoSessionError(RuntimeError):

@@ -39,11 +39,8 @@ def refresh_before_commit(uow: UnitOfWork, payment: PaymentRow) -> None:
               or await repository.current_transaction(uow, payment))
         if tx is None:
             return
-        # an attempt this unit of work created has no cancellations yet (nothing to read: no flush needed first)
-        cancellations = []
-        if not uow.created(TRANSACTIONS, tx):
-            await uow.flush()
-            cancellations = (await repository.cancellations_of(uow, [tx.id]))[tx.id]
+        # an attempt this unit of work created has no stored cancellations (nothing to read)
+        cancellations = [] if uow.created(TRANSACTIONS, tx) else await repository.current_cancellations(uow, tx.id)
         payment.document = orjson.dumps(presenter.payment(tx, cancellations)).decode()
         payment.document_expires_at = tx.va_expired_at if tx.status == state.VIRTUAL_ACCOUNT_ISSUED else None
 

@@ -111,6 +111,9 @@ async def lock_or_create_payment(uow: UnitOfWork, new: PaymentRow) -> PaymentRow
     if prepared is not None:
         is_new, row = prepared
         return _locked(uow, row, new=is_new)
+    if uow.sql.is_sqlite:  # one writer at a time (or validated under the write lock: kernel/optimistic.py)
+        found = await lock_payment(uow, new.store_id, new.payment_id)
+        return found if found is not None else _locked(uow, new, new=True)
     inserted = await uow.sql.run(PAYMENTS.insert_sql + " ON CONFLICT (store_id, payment_id) DO NOTHING",
                                  *PAYMENTS.params(uow.sql, new))
     if inserted:
@@ -169,6 +172,17 @@ async def cancellations_of(uow: UnitOfWork, transaction_ids: Iterable[str]) -> d
     return out
 
 
+async def current_cancellations(uow: UnitOfWork, transaction_id: str) -> list[CancellationRow]:
+    """The attempt's cancellations as this unit of work leaves them: those stored (as tracked, with their changes)
+    and those it added, which the flush has not written yet (so no flush is needed before: an optimistic unit of
+    work cannot write before its end, kernel/optimistic.py)."""
+    stored = (await cancellations_of(uow, [transaction_id]))[transaction_id]
+    known = {row.id for row in stored}
+    added = [row for row in uow.created_records(CANCELLATIONS)
+             if row.transaction_id == transaction_id and row.id not in known]
+    return sorted([*stored, *added], key=lambda row: row.seq) if added else stored
+
+
 async def cancellation(uow: UnitOfWork, transaction_id: str, cancellation_id: str) -> CancellationRow | None:
     row = await uow.sql.one(f"SELECT {CANCELLATIONS.select_list} FROM payment_cancellations "
                             "WHERE transaction_id = ? AND id = ?", transaction_id, cancellation_id)
@@ -218,21 +232,27 @@ def _new_terms(terms: Iterable[tuple[str, str]], existing: set[tuple[str, str]])
 
 async def replace_search_terms(uow: UnitOfWork, transaction_id: str, terms: Iterable[tuple[str, str]],
                                *, fresh: bool = False) -> None:
-    """The attempt's search terms become ``terms`` (``fresh``: the attempt has none yet, skip the delete).
+    """The attempt's search terms become ``terms`` (``fresh``: the attempt has none yet, nothing to delete).
 
-    The new rows are written by the next flush (with those of other attempts of the unit of work).
+    Written by the next flush, with those of other attempts of the unit of work: the stored ones are deleted first.
     """
+    rows = [(transaction_id, f, v) for f, v in _new_terms(terms, set())]
     if not fresh:
-        await uow.flush()
-        await uow.sql.run("DELETE FROM payment_search_terms WHERE transaction_id = ?", transaction_id)
-    uow.append(SEARCH_TERMS, [(transaction_id, f, v) for f, v in _new_terms(terms, set())])
+        uow.discard_appended(SEARCH_TERMS, lambda row: row[0] == transaction_id)
+        uow.defer("DELETE FROM payment_search_terms WHERE transaction_id = ?", transaction_id)
+    uow.append(SEARCH_TERMS, rows)
+    uow.memo[("search-term-set", transaction_id)] = {(f, v) for _tx, f, v in rows}
 
 
 async def add_search_terms(uow: UnitOfWork, transaction_id: str, terms: Iterable[tuple[str, str]]) -> None:
-    await uow.flush()
-    found = await uow.sql.all("SELECT field, value FROM payment_search_terms WHERE transaction_id = ?",
-                              transaction_id)
-    existing = {(str(f), str(v)) for f, v in found}
+    """Add the ``terms`` the attempt does not have yet (stored, or to be written by the next flush)."""
+    existing: set[tuple[str, str]] | None = uow.memo.get(("search-term-set", transaction_id))
+    if existing is None:
+        found = await uow.sql.all("SELECT field, value FROM payment_search_terms WHERE transaction_id = ?",
+                                  transaction_id)
+        existing = {(str(f), str(v)) for f, v in found}
+        existing |= {(str(r[1]), str(r[2])) for r in uow.appended(SEARCH_TERMS) if r[0] == transaction_id}
+        uow.memo[("search-term-set", transaction_id)] = existing
     uow.append(SEARCH_TERMS, [(transaction_id, f, v) for f, v in _new_terms(terms, existing)])
 
 

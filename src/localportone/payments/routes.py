@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -11,7 +11,7 @@ from starlette.responses import Response
 from localportone.auth.principal import StoreContext
 from localportone.auth.service import resolve_store
 from localportone.http.context import acting_store, begin, store_filter
-from localportone.http.fast import FastRequest, FastRoute
+from localportone.http.fast import FastAnswer, FastRequest, FastRoute, final_answer
 from localportone.http.parsing import parse_body, parse_query_body
 from localportone.http.responses import ok
 from localportone.http.routing import PortOneRoute
@@ -30,6 +30,9 @@ from localportone.wire import (
     PreRegisterPaymentBody,
     StopPaymentCancellationBody,
 )
+
+if TYPE_CHECKING:
+    from localportone.runtime import Runtime
 
 router = APIRouter(route_class=PortOneRoute, tags=["payment"])
 
@@ -54,10 +57,18 @@ async def read(request: Request, fn: Callable[[UnitOfWork], Awaitable[dict[str, 
 
 async def write(request: Request, store_id: str | None,
                 fn: Callable[[UnitOfWork, StoreContext], Awaitable[dict[str, Any]]]) -> Response:
-    async with begin(request) as uow:
-        store = await acting_store(request, uow, store_id)
-        body = await fn(uow, store)
-    return ok(body)
+    return ok(await run_write(request.app.state.runtime, request.headers.get("authorization"), store_id, fn))
+
+
+async def run_write(runtime: Runtime, authorization: str | None, store_id: str | None,
+                    fn: Callable[[UnitOfWork, StoreContext], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """``fn`` in a write unit of work, acting for the caller ``authorization`` authenticates on ``store_id`` (403
+    when it may not): how every write route runs, FastAPI's and the fast ones, without a Starlette request."""
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        principal = await runtime.authenticator.authenticate(uow, authorization)
+        return await fn(uow, await resolve_store(uow, principal, store_id))
+
+    return await runtime.transactions.run(work)
 
 
 # ------------------------------------------------------------------------------------------------------ pay
@@ -75,6 +86,22 @@ async def pay_with_billing_key(request: Request, paymentId: str) -> Response:
     body = await parse_body(request, BillingKeyPaymentInput)
     return await write(request, body.store_id, lambda uow, store: service.pay_with_billing_key(
         uow, store, paymentId, body, client_ip=client_ip(request), limits=limits(request)))
+
+
+async def fast_pay_with_billing_key(request: FastRequest) -> FastAnswer | None:
+    """``POST /payments/{paymentId}/billing-key`` without FastAPI (:mod:`localportone.http.fast`). Declines what
+    the app's middleware or parsing answers (an ``Idempotency-Key``, a body that does not parse); from the unit of
+    work on, answers everything itself, as the route above."""
+    if request.header(b"idempotency-key") is not None:
+        return None
+    body = request.json_body(BillingKeyPaymentInput)
+    if body is None:
+        return None
+    runtime, payment_id, ip = request.runtime, request.params[0], request.client_host()
+    limit = service.Limits.from_settings(runtime.settings)
+    return await final_answer(request, run_write(
+        runtime, request.header(b"authorization"), body.store_id, lambda uow, store: service.pay_with_billing_key(
+            uow, store, payment_id, body, client_ip=ip, limits=limit)))
 
 
 @router.post("/payments/{paymentId}/confirm", operation_id="confirmPayment")
@@ -142,7 +169,10 @@ async def fast_get_payment(request: FastRequest) -> bytes | None:
         return await documents.payment_json(uow, store_id, request.params[0])
 
 
-FAST_ROUTES = [FastRoute("GET", ("payments", None), fast_get_payment, frozenset({"storeId"}))]
+FAST_ROUTES = [
+    FastRoute("GET", ("payments", None), fast_get_payment, frozenset({"storeId"})),
+    FastRoute("POST", ("payments", None, "billing-key"), fast_pay_with_billing_key, body=True),
+]
 
 
 @router.get("/payments/{paymentId}/transactions", operation_id="getPaymentTransactions")

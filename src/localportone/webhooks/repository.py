@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from localportone.kernel.sql import Sql
+from localportone.kernel.uow import UnitOfWork
 from localportone.webhooks.models import (
     ATTEMPT_SUMMARIES,
     DELIVERIES,
@@ -31,12 +32,10 @@ _ATTEMPTS = cast(Table, WebhookAttempt.__table__)
 _D = _DELIVERIES.c
 
 
-async def insert_deliveries(sql: Sql, records: Sequence[DeliveryRecord]) -> None:
-    """Queue deliveries (stored exactly as the ORM mapping stores them: the job reads them through it)."""
-    if len(records) == 1:
-        await DELIVERIES.insert(sql, records[0])
-    else:
-        await DELIVERIES.insert_many(sql, records)
+def queue_deliveries(uow: UnitOfWork, records: Sequence[DeliveryRecord]) -> None:
+    """Have ``uow`` insert deliveries at its flush (stored exactly as the ORM mapping stores them: the job reads
+    them through it); write-once rows, as nothing in the unit of work reads them back."""
+    uow.append(DELIVERIES, [DELIVERIES.params(uow.sql, record) for record in records])
 
 
 @dataclass(frozen=True)

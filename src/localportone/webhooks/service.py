@@ -42,7 +42,8 @@ async def _queue(uow: UnitOfWork, urls: list[str], body: str, *, store_id: str, 
                  payment_status: str | None = None, trigger: str | None = None, is_async: bool = False,
                  max_executions: int = state.MAX_EXECUTIONS, resend_of: str | None = None,
                  created_at: datetime | None = None, wake: bool = True) -> list[DeliveryRecord]:
-    """Insert one PENDING delivery per URL, due now, in the caller's transaction (hand-written ``INSERT``)."""
+    """One PENDING delivery per URL, due now, inserted by the caller's unit of work with its other rows (at its
+    flush, before the commit)."""
     now = uow.now
     rows = [
         DeliveryRecord(
@@ -55,7 +56,7 @@ async def _queue(uow: UnitOfWork, urls: list[str], body: str, *, store_id: str, 
         for url in urls
     ]
     if rows:
-        await repository.insert_deliveries(uow.sql, rows)
+        repository.queue_deliveries(uow, rows)
         if wake:
             wakeup.wake_after_commit(uow)
     return rows
