@@ -144,7 +144,7 @@ def _bodies(data: bytes) -> list[bytes]:
     _get("/items/fast-1"),
     _get("/items/fast-1?storeId=store-1", "Authorization: PortOne secret"),
     _get("/items/fast-%31"),
-    _get("//items//fast-1/"),
+    _get("//items//fast-1"),
     _get("/items/fast-1", "Connection: close"),
     _get("/items/fast-1", version="1.0"),
     _get("/items/fast-1", "Connection: keep-alive", version="1.0"),
@@ -175,6 +175,16 @@ async def test_a_declined_or_failing_route_hands_the_request_to_the_app_once() -
     assert app.paths == [f"/items/{item}" for item in items]
     assert [HANDLED[item] for item in items] == [1, 1, 1, 1]  # not asked again on the ASGI path
     assert STATS["declined"] == declined + 4
+
+
+async def test_a_trailing_slash_is_left_to_the_app() -> None:
+    """FastAPI answers ``/items/x/`` with a redirect to ``/items/x``: the fast route must not answer it with 200."""
+    protocol, transport, app = _protocol()
+    served = STATS["served"]
+    protocol.data_received(_get("/items/fast-1/"))
+    await _settle(protocol)
+    assert _bodies(bytes(transport.data)) == [b"regular /items/fast-1/"]
+    assert app.paths == ["/items/fast-1/"] and STATS["served"] == served
 
 
 async def test_pipelined_requests_are_answered_in_order() -> None:

@@ -227,7 +227,7 @@ class FastPaths:
                 if parts[i] != expected:
                     break
             else:
-                if trailing_slash and route.body:  # FastAPI answers a redirect (307) to the path without it
+                if trailing_slash:  # FastAPI answers a redirect (307) to the path without it
                     STATS["declined"] += 1
                     return None
                 arguments: dict[str, str] = {}
