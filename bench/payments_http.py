@@ -83,18 +83,42 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _postgres_pids(database_url: str | None) -> list[int]:
+    """The PostgreSQL processes serving the benchmark's database (its backends, and the server's own processes:
+    WAL writer, checkpointer, ...), when PostgreSQL runs on this machine; other databases' backends are left out."""
+    if database_url is None or not database_url.startswith("postgres"):
+        return []
+    import asyncpg
+
+    url = make_url(database_url)
+
+    async def fetch() -> list[int]:
+        conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        try:
+            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE (datname = current_database() "
+                                    "OR datname IS NULL) AND pid <> pg_backend_pid()")
+            return [int(r["pid"]) for r in rows]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
 def wrk(url: str, script: str, seconds: int, connections: int, args: list[str],
-        server_pid: int | None = None) -> dict[str, float]:
+        server_pid: int | None = None, database_url: str | None = None) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     pids = [server_pid, *_descendants(server_pid)] if server_pid else []
-    cpu_before = _cpu_seconds(pids)
+    postgres = _postgres_pids(database_url)
+    cpu_before, pg_before = _cpu_seconds(pids), _cpu_seconds(postgres)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url, "--", *args],
         capture_output=True, text=True, timeout=seconds + 60, check=True,
     ).stdout
     os.unlink(f.name)
     cpu = _cpu_seconds(pids) - cpu_before
+    postgres = sorted(set(postgres) | set(_postgres_pids(database_url)))  # and those that connected meanwhile
+    pg_cpu = _cpu_seconds(postgres) - pg_before
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = re.search(r"(\d+) requests in", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
@@ -103,7 +127,8 @@ def wrk(url: str, script: str, seconds: int, connections: int, args: list[str],
     requests = int(total.group(1)) if total else 0
     return {"rps": rate, "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else -1,
             "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            "cpu_us": cpu / requests * 1e6 if requests and pids else -1}
+            "cpu_us": cpu / requests * 1e6 if requests and pids else -1,
+            "pg_cpu_us": pg_cpu / requests * 1e6 if requests and postgres else -1}
 
 
 def main() -> int:
@@ -158,7 +183,8 @@ def main() -> int:
                                    "currency": "KRW", "skipWebhook": True})
                 prefix = f"bench{int(time.time())}"
                 results["pay with billing key"] = wrk(base, PAY_LUA % {"secret": SECRET, "body": body},
-                                                      args.seconds, args.connections, [prefix], server.pid)
+                                                      args.seconds, args.connections, [prefix], server.pid,
+                                                      database_url)
             if "get" in phases or "cancel" in phases:
                 stored, ids = _sample_ids(database_url, args.sample)
                 if not ids:
@@ -172,7 +198,7 @@ def main() -> int:
                                f'{{["Authorization"] = "PortOne {SECRET}"}})')
                 results[f"GET /payments/{{id}} ({stored:,} stored)"] = wrk(
                     base, ID_LUA % {"request": get_request}, args.seconds, args.connections, [str(id_file)],
-                    server.pid)
+                    server.pid, database_url)
                 notes.append(_rss_report(server.pid, "after the GET phase"))
             if "cancel" in phases:
                 _settle(args.settle, phases, "cancel")
@@ -182,14 +208,15 @@ def main() -> int:
                                   "'{\"reason\": \"bench\", \"amount\": 10, \"skipWebhook\": true}')")
                 results["partial cancel"] = wrk(base, ID_LUA % {"request": cancel_request},
                                                 min(args.seconds, 5), args.connections, [str(id_file)],
-                                                server.pid)
+                                                server.pid, database_url)
         print(f"database: {'PostgreSQL' if database_url.startswith('postgres') else 'SQLite'}"
               f"{_size(database_url)}, serve --workers {args.workers}, wrk -t2 -c{args.connections}")
         for note in notes:
             print(f"  {note}")
         for name, r in results.items():
             print(f"  {name:40} {r['rps']:9.1f} req/s   p99 {r['p99_ms']:8.1f} ms   non-2xx {int(r['non_2xx'])}"
-                  f"   server CPU {r['cpu_us']:7.0f} µs/request")
+                  f"   server CPU {r['cpu_us']:7.0f} µs/request"
+                  + (f"   PostgreSQL CPU {r['pg_cpu_us']:7.0f} µs/request" if r["pg_cpu_us"] >= 0 else ""))
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)

@@ -63,30 +63,49 @@ _CHANNELS = RecordTable("billing_key_channels", ChargeableChannel, kinds={"manua
                         key=("billing_key", "position"))
 _CHANNEL_OFFSET = len(_KEYS.columns)
 
+Chargeable = tuple[ChargeableKey, list[ChargeableChannel]]
 
-async def chargeable(sql: Sql, store_id: str, billing_key: str) -> tuple[ChargeableKey, list[ChargeableChannel]] | None:
+#: The columns of a key and of its ISSUED channels, as :func:`load_chargeable` reads them.
+CHARGEABLE_COLUMNS = f"{_KEYS.select('k')}, {_CHANNELS.select('c')}"
+#: For a statement of another domain (one row, then one row per channel): the store's key (parameters: the key,
+#: the store) and its ISSUED channels (parameter: ``ISSUED``), ordered by ``c.position``.
+CHARGEABLE_JOINS = ("LEFT JOIN billing_keys k ON k.billing_key = ? AND k.store_id = ? "
+                    "LEFT JOIN billing_key_channels c ON c.billing_key = k.billing_key AND c.outcome = ?")
+
+
+async def chargeable(sql: Sql, store_id: str, billing_key: str) -> Chargeable | None:
     """The store's key and its ISSUED channels in issue order, in one statement; ``None`` without such a key."""
     return (await chargeable_many(sql, store_id, [billing_key])).get(billing_key)
 
 
-async def chargeable_many(sql: Sql, store_id: str, billing_keys: Sequence[str]
-                          ) -> dict[str, tuple[ChargeableKey, list[ChargeableChannel]]]:
+async def chargeable_many(sql: Sql, store_id: str, billing_keys: Sequence[str]) -> dict[str, Chargeable]:
     """:func:`chargeable` for many keys of one store, in one statement per 500 keys."""
-    out: dict[str, tuple[ChargeableKey, list[ChargeableChannel]]] = {}
+    out: dict[str, Chargeable] = {}
     keys = list(dict.fromkeys(billing_keys))
     for start in range(0, len(keys), 500):
         chunk = keys[start:start + 500]
         rows = await sql.all(
-            f"SELECT {_KEYS.select('k')}, {_CHANNELS.select('c')} FROM billing_keys k "
+            f"SELECT {CHARGEABLE_COLUMNS} FROM billing_keys k "
             "LEFT JOIN billing_key_channels c ON c.billing_key = k.billing_key AND c.outcome = ? "
             f"WHERE k.billing_key IN ({', '.join('?' for _ in chunk)}) AND k.store_id = ? "
             "ORDER BY k.billing_key, c.position", state.ISSUED, *chunk, store_id)
-        for row in rows:
-            key = _KEYS.load(sql, row)
-            entry = out.setdefault(key.billing_key, (key, []))
-            if row[_CHANNEL_OFFSET] is not None:
-                entry[1].append(_CHANNELS.load(sql, row, _CHANNEL_OFFSET))
+        _load_into(out, sql, rows, 0)
     return out
+
+
+def load_chargeable(sql: Sql, rows: Sequence[Sequence[Any]], offset: int) -> Chargeable | None:
+    """The key and channels that :data:`CHARGEABLE_JOINS` added to ``rows`` from column ``offset`` on."""
+    found: dict[str, Chargeable] = {}
+    _load_into(found, sql, [row for row in rows if row[offset] is not None], offset)
+    return next(iter(found.values()), None)
+
+
+def _load_into(out: dict[str, Chargeable], sql: Sql, rows: Sequence[Sequence[Any]], offset: int) -> None:
+    for row in rows:
+        key = _KEYS.load(sql, row, offset)
+        entry = out.setdefault(key.billing_key, (key, []))
+        if row[offset + _CHANNEL_OFFSET] is not None:
+            entry[1].append(_CHANNELS.load(sql, row, offset + _CHANNEL_OFFSET))
 
 
 async def by_issue_token(session: AsyncSession, token: str, *, for_update: bool = False) -> BillingKey | None:

@@ -56,6 +56,7 @@ __all__ = [
     "ChannelOutcome",
     "IssueOptions",
     "IssuePlan",
+    "KeyLookup",
     "PendingPayment",
     "billing_key_for_payment",
     "call_pg",
@@ -92,6 +93,7 @@ class BillingKeyForPayment:
 
 
 _UNKNOWN: Any = object()
+_CHARGEABLE = "chargeable-billing-key"
 
 
 async def load_for_payments(uow: UnitOfWork, store_id: str, billing_keys: Sequence[str]) -> None:
@@ -99,7 +101,33 @@ async def load_for_payments(uow: UnitOfWork, store_id: str, billing_keys: Sequen
     :func:`billing_key_for_payment` then answers from what was read."""
     found = await repository.chargeable_many(uow.sql, store_id, billing_keys)
     for billing_key in billing_keys:
-        uow.memo[("chargeable-billing-key", store_id, billing_key)] = found.get(billing_key)
+        uow.memo[(_CHARGEABLE, store_id, billing_key)] = found.get(billing_key)
+
+
+@dataclass(frozen=True)
+class KeyLookup:
+    """The read behind :func:`billing_key_for_payment`, carried by a statement of another domain: it adds
+    ``columns`` and ``joins`` (``args`` in place of their placeholders) to a statement of one row, which then has
+    one row per channel of the key, in ``order``, and hands the rows to :meth:`take`. The payments domain folds it
+    into the statement that creates the payment (PostgreSQL), so that a payment does not read its key alone."""
+
+    store_id: str
+    billing_key: str
+    columns: str = repository.CHARGEABLE_COLUMNS
+    joins: str = repository.CHARGEABLE_JOINS
+    order: str = "c.position"
+
+    @property
+    def args(self) -> tuple[str, str, str]:
+        return self.billing_key, self.store_id, state.ISSUED
+
+    def take(self, uow: UnitOfWork, rows: Sequence[Sequence[Any]], offset: int) -> None:
+        """Keep what the statement read (its rows, the columns from ``offset`` on) for billing_key_for_payment."""
+        uow.memo[(_CHARGEABLE, self.store_id, self.billing_key)] = repository.load_chargeable(uow.sql, rows, offset)
+
+    def taken(self, uow: UnitOfWork) -> bool:
+        """Whether the key was read already in this unit of work (by :meth:`take` or :func:`load_for_payments`)."""
+        return (_CHARGEABLE, self.store_id, self.billing_key) in uow.memo
 
 
 async def billing_key_for_payment(uow: UnitOfWork, store: StoreContext, billing_key: str) -> BillingKeyForPayment:
@@ -108,7 +136,7 @@ async def billing_key_for_payment(uow: UnitOfWork, store: StoreContext, billing_
     Raises ``BillingKeyNotFoundError`` (404), ``BillingKeyAlreadyDeletedError`` (409) and
     ``BillingKeyNotIssuedError`` (404, a key still awaiting manual confirmation).
     """
-    found = uow.memo.get(("chargeable-billing-key", store.store_id, billing_key), _UNKNOWN)
+    found = uow.memo.get((_CHARGEABLE, store.store_id, billing_key), _UNKNOWN)
     if found is _UNKNOWN:
         found = await repository.chargeable(uow.sql, store.store_id, billing_key)
     if found is None:

@@ -188,12 +188,18 @@ class RecordTable(Generic[R]):
             self._pg_types = {c: table.c[c].type.compile(dialect=dialect) for c in self.columns}
         return self._pg_types
 
+    def pg_bulk_insert_sql(self) -> str:
+        """PostgreSQL: any number of rows in one ``INSERT`` (array parameters: one per column)."""
+        types = self.pg_types()
+        arrays = ", ".join(f"?::{types[c]}[]" for c in self.columns)
+        return f"INSERT INTO {self.name} ({self.select_list}) SELECT * FROM unnest({arrays})"
+
     def pg_bulk_update_sql(self, columns: Sequence[str]) -> str:
         """PostgreSQL: ``columns`` of any number of rows in one ``UPDATE`` (array parameters: the columns, then
         the key columns)."""
         types = self.pg_types()
         names = [*columns, *self.key]
-        arrays = ", ".join(f"${i}::{types[c]}[]" for i, c in enumerate(names, start=1))
+        arrays = ", ".join(f"?::{types[c]}[]" for c in names)
         aliases = ", ".join(f"v_{c}" for c in names)
         sets = ", ".join(f"{c} = v.v_{c}" for c in columns)
         where = " AND ".join(f"t.{k} = v.v_{k}" for k in self.key)
@@ -217,7 +223,8 @@ class Tracker:
     A flush writes each table's new rows with one statement (tables in :attr:`RecordTable.rank` order, so that
     parents precede the rows that refer to them; rows of a table in the order they were added) and the updates that
     change the same columns of a table with one statement too: a unit of work that makes many payments (the
-    scheduler's batches) pays a few round trips in all instead of a few per payment.
+    scheduler's batches) pays a few round trips in all instead of a few per payment. On PostgreSQL a small flush
+    (up to :data:`COMBINED_ROWS` rows: a request's) sends all of its writes as one statement, one round trip.
     """
 
     __slots__ = ("_appended", "_created", "_entries", "_statements")
@@ -307,6 +314,10 @@ class Tracker:
         for name, (table, appended) in self._appended.items():
             inserts.setdefault(name, (table, []))[1].extend(appended)
         self._appended = {}
+        if not sql.is_sqlite and 0 < (sum(len(rows) for _table, rows in inserts.values())
+                                      + sum(len(changes) for _table, changes in updates.values())) <= COMBINED_ROWS:
+            await _write_combined(sql, inserts, updates)
+            return
         for table, rows in sorted(inserts.values(), key=lambda item: item[0].rank):
             if len(rows) == 1:
                 await sql.run(table.insert_sql, *rows[0])
@@ -320,3 +331,47 @@ class Tracker:
                 await sql.many(table.update_sql(columns), changes)
             else:
                 await sql.run(table.pg_bulk_update_sql(columns), *(list(c) for c in zip(*changes, strict=True)))
+
+
+#: PostgreSQL: a flush of up to this many rows (new and changed) sends one statement for all its tables; a larger
+#: one (the scheduler's batches) writes each table's new rows with ``COPY``, cheaper per row for PostgreSQL.
+COMBINED_ROWS = 64
+
+_combined_statements: dict[tuple[Any, ...], str] = {}
+
+
+async def _write_combined(sql: Sql, inserts: Mapping[str, tuple[RecordTable[Any], list[Sequence[Any]]]],
+                          updates: Mapping[tuple[str, tuple[int, ...]], tuple[RecordTable[Any], list[list[Any]]]]
+                          ) -> None:
+    """Every write of a small flush in one round trip: one data-modifying CTE per table (and per set of changed
+    columns), the last of them as the main statement. A table's rows are given as one array per column when
+    there are several (``unnest``).
+
+    PostgreSQL runs the parts of one statement on one snapshot and checks foreign keys at its end, so the order of
+    the parts does not matter; no part touches a row another one writes (a record is either new or changed).
+    """
+    #: (table, changed columns or None for an insert, several rows)
+    parts: list[tuple[RecordTable[Any], tuple[int, ...] | None, bool]] = []
+    args: list[Any] = []
+    for table, rows in sorted(inserts.values(), key=lambda item: item[0].rank):
+        parts.append((table, None, len(rows) > 1))
+        args.extend(rows[0] if len(rows) == 1 else [list(column) for column in zip(*rows, strict=True)])
+    for (_name, changed), (table, changes) in updates.items():
+        parts.append((table, changed, len(changes) > 1))
+        args.extend(changes[0] if len(changes) == 1 else [list(column) for column in zip(*changes, strict=True)])
+    key = tuple((table.name, changed, several) for table, changed, several in parts)
+    statement = _combined_statements.get(key)
+    if statement is None:
+        statements = []
+        for table, written, several in parts:
+            if written is None:
+                statements.append(table.pg_bulk_insert_sql() if several else table.insert_sql)
+            else:
+                columns = [table.columns[i] for i in written]
+                statements.append(table.pg_bulk_update_sql(columns) if several else table.update_sql(columns))
+        *first, statement = statements
+        if first:
+            statement = "WITH " + ", ".join(f"w{i} AS ({s})" for i, s in enumerate(first)) + " " + statement
+        if len(_combined_statements) < 1024:
+            _combined_statements[key] = statement
+    await sql.run(statement, *args)

@@ -26,7 +26,7 @@ payments_table = Table(
     "payments", Base.metadata,
     Column("id", String(40), primary_key=True),
     Column("store_id", ForeignKey("stores.id"), nullable=False),
-    Column("merchant_id", String(100), nullable=False, index=True),
+    Column("merchant_id", String(100), nullable=False),
     Column("payment_id", String(200), nullable=False),
     Column("current_transaction_id", String(40), nullable=True),
     Column("transaction_count", Integer, nullable=False),
@@ -131,7 +131,8 @@ events_table = Table(
     Column("store_id", String(100), nullable=False),
     Column("merchant_id", String(100), nullable=False),
     Column("payment_id", String(200), nullable=False),
-    Column("transaction_id", ForeignKey("payment_transactions.id"), nullable=False, index=True),
+    # No index on transaction_id: nothing looks events up by attempt, and attempts are never deleted.
+    Column("transaction_id", ForeignKey("payment_transactions.id"), nullable=False),
     Column("type", String(20), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("event_amount", Amount, nullable=False),
@@ -142,11 +143,11 @@ events_table = Table(
 
 search_terms_table = Table(
     "payment_search_terms", Base.metadata,
-    # No foreign key: derived rows, written with their attempt only (docs/decisions/0003).
+    # No foreign key: derived rows, written with their attempt only (docs/decisions/0003). No index but the
+    # primary key: text search looks terms up by attempt (docs/decisions/0005).
     Column("transaction_id", String(40), primary_key=True),
     Column("field", String(40), primary_key=True),
     Column("value", String(200), primary_key=True),
-    Index("ix_payment_search_terms_field_value", "field", "value"),
 )
 
 pre_registrations_table = Table(

@@ -4,7 +4,8 @@ Changing a payment starts with :func:`lock_payment` (``SELECT ... FOR UPDATE`` o
 transactions are already serialised by ``BEGIN IMMEDIATE``), so that two requests on one paymentId run one after
 the other and the second sees what the first committed. A first attempt inserts the payment row with
 ``ON CONFLICT DO NOTHING``: when another request inserted the same (store, paymentId) first, nothing is inserted
-and the row that won is locked instead.
+and the row that won is locked instead. On PostgreSQL that insert also reads what the attempt checks next (its
+billing key, a live schedule, the pre-registration), in the same statement (:func:`create_payment_reading`).
 
 Records loaded in a write unit of work are tracked (:meth:`UnitOfWork.track`): the services change their
 attributes and the unit of work writes the changed columns before it commits. The lists and cursors are built with
@@ -13,9 +14,10 @@ SQLAlchemy Core on the tables of :mod:`.models` (their filters vary) and run thr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, func, null, or_, select
@@ -102,26 +104,89 @@ async def prepare_payments(uow: UnitOfWork, new: Sequence[PaymentRow]) -> None:
             uow.memo[("prepared-payment", *key)] = (False, found[key]) if key in found else (True, row)
 
 
-async def lock_or_create_payment(uow: UnitOfWork, new: PaymentRow) -> PaymentRow:
-    """The locked payment row of (store, paymentId), inserting ``new`` when there is none yet.
+async def create_payment_reading(uow: UnitOfWork, new: PaymentRow, *, live_schedule: str, columns: str = "",
+                                 joins: str = "", join_args: Sequence[Any] = (), order: str = ""
+                                 ) -> tuple[list[Sequence[Any]], int]:
+    """PostgreSQL: what :func:`lock_or_create_payment` and the checks of a new attempt read, in one statement.
+
+    The statement inserts ``new`` unless (store, paymentId) has a row (as :func:`lock_or_create_payment` does,
+    which takes the row's lock) and reads whether a live schedule holds the paymentId (``live_schedule``, a
+    condition with the store and paymentId as parameters), the pre-registration, and another domain's read:
+    ``columns`` of what ``joins`` (``join_args`` for their placeholders) add to its one row, in ``order``.
+
+    When ``new`` was inserted, :func:`lock_or_create_payment`, :func:`pre_registration` and
+    :func:`live_schedule_known` answer from what was read. When a row existed, :func:`lock_or_create_payment`
+    locks it, and the reads that follow the lock are made after it as before (they may have changed while the
+    insert waited for the transaction that created the row). Returns the rows and the offset of ``columns``.
+    """
+    statement = _creating_statement(live_schedule, columns, joins, order)
+    store_id, payment_id = new.store_id, new.payment_id
+    rows = await uow.sql.all(statement, *PAYMENTS.params(uow.sql, new), store_id, payment_id, store_id, payment_id,
+                             *join_args)
+    first = rows[0]
+    created = first[0] == 1
+    uow.memo[("created-payment", store_id, payment_id)] = new if created else None
+    if created:
+        uow.memo[("live-schedule", store_id, payment_id)] = bool(first[1])
+        uow.memo[("pre-registration", store_id, payment_id)] = (
+            None if first[2] is None else _kept(uow, PRE_REGISTRATIONS, PRE_REGISTRATIONS.load(uow.sql, first, 2)))
+    return rows, _READ_OFFSET
+
+
+_READ_OFFSET = 2 + len(PRE_REGISTRATIONS.columns)
+
+
+@lru_cache(maxsize=16)
+def _creating_statement(live_schedule: str, columns: str, joins: str, order: str) -> str:
+    return (f"WITH created AS ({PAYMENTS.insert_sql} ON CONFLICT (store_id, payment_id) DO NOTHING RETURNING 1) "
+            f"SELECT (SELECT count(*) FROM created), {live_schedule}, {PRE_REGISTRATIONS.select('r')}"
+            f"{', ' + columns if columns else ''} FROM (SELECT 1) AS one "
+            f"LEFT JOIN payment_pre_registrations r ON r.store_id = ? AND r.payment_id = ? {joins}"
+            f"{' ORDER BY ' + order if order else ''}")
+
+
+def live_schedule_known(uow: UnitOfWork, store_id: str, payment_id: str) -> bool | None:
+    """Whether a live schedule holds the paymentId, as :func:`create_payment_reading` read it (``None``: not read)."""
+    known: bool | None = uow.memo.get(("live-schedule", store_id, payment_id))
+    return known
+
+
+def payment_prepared(uow: UnitOfWork, store_id: str, payment_id: str) -> bool:
+    """Whether :func:`lock_or_create_payment` answers (store, paymentId) from what this unit of work read already
+    (:func:`prepare_payments`, :func:`create_payment_reading`)."""
+    return (("created-payment", store_id, payment_id) in uow.memo
+            or ("prepared-payment", store_id, payment_id) in uow.memo)
+
+
+async def lock_or_create_payment(uow: UnitOfWork, store_id: str, payment_id: str,
+                                 new: Callable[[], PaymentRow]) -> PaymentRow:
+    """The locked payment row of (store, paymentId), inserting ``new()`` when there is none yet.
 
     The insert comes first: most payments are new, and an existing row costs one ignored insert more.
     """
-    prepared = uow.memo.pop(("prepared-payment", new.store_id, new.payment_id), None)
+    created = uow.memo.pop(("created-payment", store_id, payment_id), _UNKNOWN)
+    if created is not _UNKNOWN:
+        if created is not None:  # inserted by create_payment_reading, which holds its lock
+            return _locked(uow, created)
+        found = await lock_payment(uow, store_id, payment_id)
+        if found is not None:
+            return found
+    prepared = uow.memo.pop(("prepared-payment", store_id, payment_id), None)
     if prepared is not None:
         is_new, row = prepared
         return _locked(uow, row, new=is_new)
     if uow.sql.is_sqlite:  # one writer at a time (or validated under the write lock: kernel/optimistic.py)
-        found = await lock_payment(uow, new.store_id, new.payment_id)
-        return found if found is not None else _locked(uow, new, new=True)
+        found = await lock_payment(uow, store_id, payment_id)
+        return found if found is not None else _locked(uow, new(), new=True)
+    row = new()
     inserted = await uow.sql.run(PAYMENTS.insert_sql + " ON CONFLICT (store_id, payment_id) DO NOTHING",
-                                 *PAYMENTS.params(uow.sql, new))
+                                 *PAYMENTS.params(uow.sql, row))
     if inserted:
-        return _locked(uow, new)
-    row = await lock_payment(uow, new.store_id, new.payment_id)
-    if row is None:  # pragma: no cover - the winner's row exists once the conflict was seen
-        raise RuntimeError(f"payment {new.payment_id} vanished while it was being created")
-    return row
+        return _locked(uow, row)
+    found = await lock_payment(uow, store_id, payment_id)
+    if found is None:  # pragma: no cover - the winner's row exists once the conflict was seen
+        raise RuntimeError(f"payment {payment_id} vanished while it was being created")
+    return found
 
 
 async def find_payment(uow: UnitOfWork, store_id: str, payment_id: str) -> PaymentRow | None:

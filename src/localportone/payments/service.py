@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localportone.auth.principal import StoreContext
 from localportone.common.customers import customer_wire
@@ -110,6 +110,9 @@ __all__ = [
     "stop_payment_cancellation",
 ]
 
+if TYPE_CHECKING:
+    from localportone.billing_keys.service import KeyLookup
+
 PAYMENT_TOKEN_KEY = "payment_token_key"
 
 
@@ -192,11 +195,48 @@ async def _route(uow: UnitOfWork, store: StoreContext, payment_id: str, channel_
 
 async def _has_live_schedule(uow: UnitOfWork, store_id: str, payment_id: str) -> bool:
     """Asks the schedules domain; False while that domain does not answer this question yet."""
+    known = repository.live_schedule_known(uow, store_id, payment_id)
+    if known is not None:
+        return known
     try:
         from localportone.schedules.service import has_live_schedule_for_payment
     except ImportError:
         return False
     return bool(await has_live_schedule_for_payment(uow, store_id, payment_id))
+
+
+def _new_payment(uow: UnitOfWork, store: StoreContext, payment_id: str) -> PaymentRow:
+    now = uow.now
+    return PaymentRow(id=ids.uuid7(), store_id=store.store_id, merchant_id=store.merchant_id, payment_id=payment_id,
+                      current_transaction_id=None, transaction_count=0, created_at=now, updated_at=now)
+
+
+async def _create_and_read(uow: UnitOfWork, store: StoreContext, payment_id: str, key: KeyLookup | None = None
+                          ) -> None:
+    """PostgreSQL: create (or find) the payment row and read what starting an attempt needs in one statement
+    (:func:`repository.create_payment_reading`), with the billing key's read (a ``KeyLookup``) when ``key`` is
+    given, instead of a statement for each; the steps of the attempt then answer from what was read.
+
+    Only an optimisation, skipped where it does not apply (SQLite, whose statements cost no round trip; a paymentId
+    the attempt refuses; a payment or key already read in this unit of work, as the scheduler's batches do). The
+    payment row is inserted before the key and the order are checked, which a rejected request rolls back."""
+    if (uow.sql.is_sqlite or not 0 < len(payment_id) <= 200
+            or repository.payment_prepared(uow, store.store_id, payment_id)):
+        return
+    try:
+        from localportone.schedules.service import live_schedule_condition
+    except ImportError:
+        return
+    if key is None:
+        await repository.create_payment_reading(uow, _new_payment(uow, store, payment_id),
+                                                live_schedule=live_schedule_condition())
+        return
+    if key.taken(uow):
+        return
+    rows, offset = await repository.create_payment_reading(
+        uow, _new_payment(uow, store, payment_id), live_schedule=live_schedule_condition(), columns=key.columns,
+        joins=key.joins, join_args=key.args, order=key.order)
+    key.take(uow, rows, offset)
 
 
 async def _start_attempt(uow: UnitOfWork, store: StoreContext, payment_id: str, order: Order, route: Route | None,
@@ -206,10 +246,9 @@ async def _start_attempt(uow: UnitOfWork, store: StoreContext, payment_id: str, 
     if not payment_id or len(payment_id) > 200:
         raise InvalidRequestError("paymentId must be 1 to 200 characters")
     now = uow.now
-    payment = await repository.lock_or_create_payment(uow, PaymentRow(
-        id=ids.uuid7(), store_id=store.store_id, merchant_id=store.merchant_id, payment_id=payment_id,
-        current_transaction_id=None, transaction_count=0, created_at=now, updated_at=now,
-    ))
+    await _create_and_read(uow, store, payment_id)
+    payment = await repository.lock_or_create_payment(uow, store.store_id, payment_id,
+                                                      lambda: _new_payment(uow, store, payment_id))
     current = await repository.current_transaction(uow, payment)
     if current is not None:
         await expire_if_due(uow, Locked(payment, current))
@@ -368,6 +407,15 @@ async def _billing_key_info(uow: UnitOfWork, store: StoreContext, billing_key: s
     return await billing_key_for_payment(uow, store, billing_key)
 
 
+def _key_lookup(store: StoreContext, billing_key: str) -> KeyLookup | None:
+    """The billing-keys domain's read of a key, for a statement of this domain (None without that domain)."""
+    try:
+        from localportone.billing_keys.service import KeyLookup
+    except ImportError:
+        return None
+    return KeyLookup(store.store_id, billing_key)
+
+
 def _billing_key_route(info: Any, channel_key: str | None, seed: str) -> Route:
     """``channelKey`` must be one of the key's channels; else the key's group draws among its issued channels."""
     channels: tuple[ChannelInfo, ...] = tuple(info.channels)
@@ -433,6 +481,8 @@ async def _pay_with_billing_key(uow: UnitOfWork, store: StoreContext, payment_id
     if body.installment_month is not None and body.installment_month < 0:
         raise InvalidRequestError("installmentMonth must not be negative")
     amounts = _amounts(body.amount)  # amount rules before the key lookup, as for /instant
+    if schedule_id is None:
+        await _create_and_read(uow, store, payment_id, _key_lookup(store, body.billing_key))
     info = await _billing_key_info(uow, store, body.billing_key)
     order = _order(body, customer=dict(info.customer or {}))
     order.amounts = amounts

@@ -72,6 +72,11 @@ _LIVE_FOR_PAYMENT = (
 )
 
 
+#: The same question as a condition, for a statement of another domain that asks it with reads of its own
+#: (parameters: store, paymentId).
+LIVE_FOR_PAYMENT_EXISTS = f"EXISTS ({_LIVE_FOR_PAYMENT})"
+
+
 async def live_exists_for_payment(sql: Sql, store_id: str, payment_id: str) -> bool:
     """Hand-written: asked before every payment attempt (the condition is the unique live-payment index's)."""
     return await sql.one(_LIVE_FOR_PAYMENT, store_id, payment_id) is not None

@@ -80,6 +80,12 @@ async def has_live_schedule_for_payment(uow: UnitOfWork, store_id: str, payment_
     return await repository.live_exists_for_payment(uow.sql, store_id, payment_id)
 
 
+def live_schedule_condition() -> str:
+    """:func:`has_live_schedule_for_payment` as an SQL condition (parameters: store, paymentId), for a statement
+    of another domain that asks it along with reads of its own."""
+    return repository.LIVE_FOR_PAYMENT_EXISTS
+
+
 async def has_scheduled_payments(uow: UnitOfWork, store_id: str, billing_key: str) -> bool:
     """True when the billing key still has SCHEDULED schedules (deleting it is refused, §16.6 item 48)."""
     return await repository.scheduled_exists_for_key(uow.session, store_id, billing_key)

@@ -1,0 +1,92 @@
+"""Racing billing-key payments on one paymentId (PostgreSQL), and what a rejected one leaves behind.
+
+On PostgreSQL one statement creates the payment row (taking its lock) and reads the key, the live schedule and
+the pre-registration: a second request on the same paymentId waits on that row, then sees the first one's attempt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.payments.helpers import error, get, new_id
+from tests.support.contract import validate_response
+from tests.support.server import RunningServer, make_client
+
+SLOW_CARD = {"number": "4000000000003071", "expiryYear": "30", "expiryMonth": "12"}
+REFUSED_CARD = {"number": "4000000000000341", "expiryYear": "30", "expiryMonth": "12"}
+
+
+def _issue(client: httpx.Client, channel_key: str, card: dict[str, str]) -> str:
+    response = client.post("/billing-keys", json={"channelKey": channel_key, "method": {"card": {"credential": card}}})
+    assert response.status_code == 200, response.text
+    return str(response.json()["billingKeyInfo"]["billingKey"])
+
+
+def _body(billing_key: str, total: int = 9900) -> dict[str, Any]:
+    return {"billingKey": billing_key, "orderName": "Monthly plan", "amount": {"total": total}, "currency": "KRW"}
+
+
+def _race(server: RunningServer, n: int, request: Callable[[httpx.Client], httpx.Response]) -> Counter[Any]:
+    barrier = threading.Barrier(n)
+
+    def one(_: int) -> httpx.Response:
+        with make_client(server.base_url, hooks=[validate_response]) as c:
+            barrier.wait(timeout=30)
+            return request(c)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        responses = list(pool.map(one, range(n)))
+    return Counter(200 if r.status_code == 200 else r.json()["type"] for r in responses)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_one_payment_id_is_charged_once(database_url: str, server: RunningServer, client: httpx.Client,
+                                        channels: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row-lock concurrency is proven on PostgreSQL (set LOCALPORTONE_TEST_POSTGRES_URL)")
+    monkeypatch.setenv("LOCALPORTONE_SANDBOX_SLOW_MS", "300")
+    slow = _issue(client, channels["TOSSPAYMENTS"], SLOW_CARD)
+    payment_id = new_id()
+    outcomes = _race(server, 6, lambda c: c.post(f"/payments/{payment_id}/billing-key", json=_body(slow)))
+    assert outcomes == Counter({200: 1, "ALREADY_PAID": 5})
+    items = client.get(f"/payments/{payment_id}/transactions").json()["items"]
+    assert [t["status"] for t in items] == ["PAID"]
+
+    # retries of a FAILED payment race on the existing row
+    refused = _issue(client, channels["KCP_V2"], REFUSED_CARD)
+    retried = new_id()
+    error(client.post(f"/payments/{retried}/billing-key", json=_body(refused)), 502, "PG_PROVIDER")
+    outcomes = _race(server, 6, lambda c: c.post(f"/payments/{retried}/billing-key", json=_body(slow)))
+    assert outcomes == Counter({200: 1, "ALREADY_PAID": 5})
+    items = client.get(f"/payments/{retried}/transactions").json()["items"]
+    assert [t["status"] for t in items] == ["FAILED", "PAID"]
+
+
+def test_a_rejected_charge_leaves_no_payment(client: httpx.Client, channels: dict[str, str]) -> None:
+    billing_key = _issue(client, channels["TOSSPAYMENTS"], {"number": "4242424242424242", "expiryYear": "30",
+                                                             "expiryMonth": "12"})
+    payment_id = new_id()
+    url = f"/payments/{payment_id}/billing-key"
+    error(client.post(url, json=_body("billing-key-unknown")), 404, "BILLING_KEY_NOT_FOUND")
+    error(client.post(url, json={**_body(billing_key), "orderName": ""}), 400, "INVALID_REQUEST")
+    error(client.post(url, json={**_body(billing_key), "channelKey": channels["KCP_V2"]}), 404, "CHANNEL_NOT_FOUND")
+    error(client.get(f"/payments/{payment_id}"), 404, "PAYMENT_NOT_FOUND")
+
+    # the pre-registration is checked against the charge; a mismatch leaves nothing either
+    registered = client.post(f"/payments/{payment_id}/pre-register", json={"totalAmount": 5000, "currency": "KRW"})
+    assert registered.status_code == 200, registered.text
+    error(client.post(url, json=_body(billing_key, 6000)), 400, "INVALID_REQUEST")
+    error(client.get(f"/payments/{payment_id}"), 404, "PAYMENT_NOT_FOUND")
+    assert client.post(url, json=_body(billing_key, 5000)).status_code == 200
+    payment = get(client, payment_id)
+    assert payment["status"] == "PAID" and payment["amount"]["total"] == 5000
+    error(client.post(url, json=_body(billing_key, 5000)), 409, "ALREADY_PAID")
+    assert [t["status"] for t in client.get(f"/payments/{payment_id}/transactions").json()["items"]] == ["PAID"]
