@@ -25,6 +25,7 @@ from localportone.kernel.records import RecordTable
 payments_table = Table(
     "payments", Base.metadata,
     Column("id", String(40), primary_key=True),
+    # PostgreSQL databases drop this foreign key (migration 0010, decision 0006: a hot parent row)
     Column("store_id", ForeignKey("stores.id"), nullable=False),
     Column("merchant_id", String(100), nullable=False),
     Column("payment_id", String(200), nullable=False),
