@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from localportone.kernel.clock import wall_now
-from localportone.kernel.uow import Transactions
+from localportone.kernel.uow import Transactions, UnitOfWork
 from localportone.payments.common import Limits
 from localportone.schedules import service
 from localportone.schedules.repository import Claim
@@ -179,15 +179,30 @@ class ScheduleJob:
             else:
                 by_id = {outcome.schedule_id: outcome for outcome in outcomes}
                 return [by_id.get(claim.id) for claim in batch]
-        return [await self._run_one(claim) for claim in batch]
+        singles: list[RunOutcome | None] = []
+        previous: list[datetime] = []  # when the last of them ran: the next runs at least a tick later, as in a batch
+        for claim in batch:
+            singles.append(await self._run_one(claim, previous))
+        return singles
 
-    async def _run_one(self, claim: Claim) -> RunOutcome | None:
+    async def _run_one(self, claim: Claim, previous: list[datetime] | None = None) -> RunOutcome | None:
+        """Run one claim in a transaction of its own; ``previous`` holds the moment the run before it was made
+        (updated here), so that runs one after the other keep distinct, ordered timestamps."""
+        previous = [] if previous is None else previous
+
+        def moment(uow: UnitOfWork) -> None:
+            if previous:
+                uow.now = max(uow.now, previous[-1] + service.TICK)
+            previous[:] = [uow.now]
+
         try:
             try:
                 async with self.transactions.begin() as uow:
+                    moment(uow)
                     return await service.run_claimed_schedule(uow, claim, limits=self.limits)
             except service.RunRejected as rejected:  # rolled back; the schedule alone records the failure
                 async with self.transactions.begin() as uow:
+                    moment(uow)
                     return await service.fail_claimed_schedule(uow, claim, rejected.result)
         except Exception:  # rolled back: the schedule stays STARTED and is retried once its lease runs out
             log.exception("payment schedule %s: run failed; it will be retried after its lease", claim.id)

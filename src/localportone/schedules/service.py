@@ -67,7 +67,7 @@ from localportone.wire.errors import (
 log = logging.getLogger("localportone.schedules")
 
 #: How far apart the payments of one batch are made at least (wire timestamps have milliseconds).
-_TICK = timedelta(milliseconds=1)
+TICK = timedelta(milliseconds=1)
 #: A schedule whose runs were interrupted this many times (crashed processes, unexpected errors) is FAILED.
 MAX_RUNS = 3
 
@@ -280,7 +280,7 @@ async def run_claimed_schedules(uow: UnitOfWork, claims: Sequence[Claim], *, lim
     outcomes = []
     for i, row in enumerate(owned):
         if clock is not None and i:
-            uow.now = max(uow.now + _TICK, clock())
+            uow.now = max(uow.now + TICK, clock())
         result = await _charge(uow, row, limits)
         _complete(row, result, uow.now)
         outcomes.append(RunOutcome(row.id, result))
