@@ -24,10 +24,12 @@ import random
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -137,7 +139,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration of the pay and GET phases")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--port", type=int, default=18731)
+    parser.add_argument("--port", type=int, default=0, help="default: a free port (two runs at once don't mix)")
     parser.add_argument("--preload", type=int, default=0, metavar="N",
                         help="bulk-load N PAID payments before the server starts (bench/load_payments.py)")
     parser.add_argument("--phases", default=",".join(PHASES),
@@ -154,6 +156,10 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
+    if args.port == 0:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            args.port = probe.getsockname()[1]
     workdir = Path(tempfile.mkdtemp(prefix="localportone-bench-"))
     database_url = args.database_url or f"sqlite:///{workdir}/bench.db"
     os.environ.update(LOCALPORTONE_API_SECRET=SECRET, LOCALPORTONE_STORE_ID=STORE)
@@ -166,13 +172,14 @@ def main() -> int:
             notes.append(f"preloaded {loaded.count:,} payments in {loaded.seconds:.1f} s ({loaded.rate:,.0f}/s)")
         server = subprocess.Popen(
             [sys.executable, "-m", "localportone.cli", "serve", "--database-url", database_url, "--port",
-             str(args.port), "--workers", str(args.workers), "--log-level", "warning", "--no-jobs"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+             str(args.port), "--workers", str(args.workers), "--log-level", "info", "--no-jobs"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )
+        started = _count_started_workers(server)
         base = f"http://127.0.0.1:{args.port}"
         results: dict[str, dict[str, float]] = {}
         with httpx.Client(base_url=base, headers={"Authorization": f"PortOne {SECRET}"}, timeout=30) as c:
-            _wait_ready(c, server)
+            _wait_ready(c, server, started, args.workers)
             if "pay" in phases:
                 channel = next(ch["key"] for ch in c.get("/_sandbox/channels").json()["channels"]
                                if ch["pgProvider"] == "TOSSPAYMENTS")
@@ -247,8 +254,27 @@ def _prepare(database_url: str) -> None:
     asyncio.run(seed())
 
 
-def _wait_ready(c: httpx.Client, server: subprocess.Popen[bytes]) -> None:
+def _count_started_workers(server: subprocess.Popen[bytes]) -> threading.Semaphore:
+    """Released once per worker that logged the end of its start-up; the rest of the server's log is dropped."""
+    started = threading.Semaphore(0)
+
+    def read() -> None:
+        assert server.stderr is not None
+        for line in server.stderr:
+            if b"Application startup complete" in line:
+                started.release()
+
+    threading.Thread(target=read, daemon=True).start()
+    return started
+
+
+def _wait_ready(c: httpx.Client, server: subprocess.Popen[bytes], started: threading.Semaphore, workers: int) -> None:
+    """Every worker has started (a load tool that connects earlier puts all its connections on the first one)."""
     deadline = time.monotonic() + 120
+    for _ in range(workers):
+        while not started.acquire(timeout=0.2):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
     while True:
         try:
             if c.get("/_sandbox/health").status_code == 200:

@@ -72,6 +72,11 @@ def serve(
     typer.echo("\n".join(lines))
     _export(settings)
     os.environ["LOCALPORTONE_RUN_JOBS"] = "1" if jobs else "0"
+    if workers > 1:
+        # The workers share one listening socket, and libuv (uvloop) accepts every pending connection at each
+        # wake-up: a client that opens its connections at once (a keep-alive pool, a load tool) could land them
+        # all on one worker and leave the others idle. One accept per wake-up spreads them (bench/README.md).
+        os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
     uvicorn.run(
         "localportone.app:create_app_from_env",
         factory=True,
