@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+
+from localportone.kernel import optimistic
+from tests.support.contract import validate_response
+from tests.support.server import RunningServer, make_client
 
 CARD = {"number": "4242424242424242", "expiryYear": "30", "expiryMonth": "12"}
 DECLINE_CARD = {"number": "4000000000000002", "expiryYear": "30", "expiryMonth": "12"}
@@ -74,3 +82,27 @@ def error(response: httpx.Response, status: int, type_: str) -> dict[str, Any]:
     assert body["type"] == type_, body
     return body
 
+
+
+def race(server: RunningServer, n: int, request: Callable[[httpx.Client], httpx.Response]) -> list[httpx.Response]:
+    """``n`` requests at once, each from its own thread and connection, released together by a barrier."""
+    barrier = threading.Barrier(n)
+
+    def one(_: int) -> httpx.Response:
+        with make_client(server.base_url, hooks=[validate_response]) as c:
+            barrier.wait(timeout=30)
+            return request(c)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def outcomes(responses: list[httpx.Response]) -> Counter[Any]:
+    """200, or the error type, of each response, counted."""
+    return Counter(200 if r.status_code == 200 else r.json()["type"] for r in responses)
+
+
+def raced_on_a_snapshot(database_url: str, conflicts_before: int) -> None:
+    """On SQLite the racers ran optimistically on one snapshot: all but the first found their reads changed."""
+    if database_url.startswith("sqlite"):
+        assert optimistic.STATS["conflict"] > conflicts_before, dict(optimistic.STATS)

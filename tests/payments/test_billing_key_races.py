@@ -1,23 +1,22 @@
-"""Racing billing-key payments on one paymentId (PostgreSQL), and what a rejected one leaves behind.
+"""Racing billing-key payments on one paymentId, and what a rejected one leaves behind.
 
 On PostgreSQL one statement creates the payment row (taking its lock) and reads the key, the live schedule and
 the pre-registration: a second request on the same paymentId waits on that row, then sees the first one's attempt.
+On SQLite the racers run on one snapshot and all but the first find their reads changed under the write lock
+(kernel/optimistic.py), then run again and see the first one's attempt.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.payments.helpers import error, get, new_id
-from tests.support.contract import validate_response
-from tests.support.server import RunningServer, make_client
+from localportone.kernel import optimistic
+from tests.payments.helpers import error, get, new_id, outcomes, race, raced_on_a_snapshot
+from tests.support.server import RunningServer
 
 SLOW_CARD = {"number": "4000000000003071", "expiryYear": "30", "expiryMonth": "12"}
 REFUSED_CARD = {"number": "4000000000000341", "expiryYear": "30", "expiryMonth": "12"}
@@ -33,30 +32,17 @@ def _body(billing_key: str, total: int = 9900) -> dict[str, Any]:
     return {"billingKey": billing_key, "orderName": "Monthly plan", "amount": {"total": total}, "currency": "KRW"}
 
 
-def _race(server: RunningServer, n: int, request: Callable[[httpx.Client], httpx.Response]) -> Counter[Any]:
-    barrier = threading.Barrier(n)
-
-    def one(_: int) -> httpx.Response:
-        with make_client(server.base_url, hooks=[validate_response]) as c:
-            barrier.wait(timeout=30)
-            return request(c)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        responses = list(pool.map(one, range(n)))
-    return Counter(200 if r.status_code == 200 else r.json()["type"] for r in responses)
-
-
-@pytest.mark.postgres
 @pytest.mark.slow
 def test_one_payment_id_is_charged_once(database_url: str, server: RunningServer, client: httpx.Client,
                                         channels: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row-lock concurrency is proven on PostgreSQL (set LOCALPORTONE_TEST_POSTGRES_URL)")
     monkeypatch.setenv("LOCALPORTONE_SANDBOX_SLOW_MS", "300")
     slow = _issue(client, channels["TOSSPAYMENTS"], SLOW_CARD)
     payment_id = new_id()
-    outcomes = _race(server, 6, lambda c: c.post(f"/payments/{payment_id}/billing-key", json=_body(slow)))
-    assert outcomes == Counter({200: 1, "ALREADY_PAID": 5})
+    conflicts = optimistic.STATS["conflict"]
+    responses = race(server, 6, lambda c: c.post(f"/payments/{payment_id}/billing-key", json=_body(slow)))
+    assert outcomes(responses) == Counter({200: 1, "ALREADY_PAID": 5})
+    raced_on_a_snapshot(database_url, conflicts)
+    assert get(client, payment_id)["amount"]["paid"] == 9900
     items = client.get(f"/payments/{payment_id}/transactions").json()["items"]
     assert [t["status"] for t in items] == ["PAID"]
 
@@ -64,8 +50,8 @@ def test_one_payment_id_is_charged_once(database_url: str, server: RunningServer
     refused = _issue(client, channels["KCP_V2"], REFUSED_CARD)
     retried = new_id()
     error(client.post(f"/payments/{retried}/billing-key", json=_body(refused)), 502, "PG_PROVIDER")
-    outcomes = _race(server, 6, lambda c: c.post(f"/payments/{retried}/billing-key", json=_body(slow)))
-    assert outcomes == Counter({200: 1, "ALREADY_PAID": 5})
+    responses = race(server, 6, lambda c: c.post(f"/payments/{retried}/billing-key", json=_body(slow)))
+    assert outcomes(responses) == Counter({200: 1, "ALREADY_PAID": 5})
     items = client.get(f"/payments/{retried}/transactions").json()["items"]
     assert [t["status"] for t in items] == ["FAILED", "PAID"]
 
