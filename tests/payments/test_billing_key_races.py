@@ -76,3 +76,46 @@ def test_a_rejected_charge_leaves_no_payment(client: httpx.Client, channels: dic
     assert payment["status"] == "PAID" and payment["amount"]["total"] == 5000
     error(client.post(url, json=_body(billing_key, 5000)), 409, "ALREADY_PAID")
     assert [t["status"] for t in client.get(f"/payments/{payment_id}/transactions").json()["items"]] == ["PAID"]
+
+
+def test_concurrent_payments_are_made_together_and_answer_as_alone(database_url: str, server: RunningServer,
+                                                                   client: httpx.Client,
+                                                                   channels: dict[str, str]) -> None:
+    """PostgreSQL makes concurrent billing-key payments several per transaction (payments/batching.py): each still
+    answers as it would alone — a decline its 502 with its FAILED attempt kept, an unknown key its 404, which
+    makes its batch run again one payment at a time — and nothing is made twice."""
+    from localportone.payments import batching
+
+    good = _issue(client, channels["TOSSPAYMENTS"], {"number": "4242424242424242", "expiryYear": "30",
+                                                     "expiryMonth": "12"})
+    declining = _issue(client, channels["KCP_V2"], REFUSED_CARD)  # issued; its charges are refused
+    before = batching.STATS.copy()
+    for _attempt in range(5):  # requests that arrive while a batch is written share the next one: nearly always
+        paid = [new_id() for _ in range(12)]
+        responses = race(server, 12, lambda c, paid=paid: c.post(f"/payments/{paid.pop()}/billing-key",  # type: ignore[misc]
+                                                                 json=_body(good)))
+        assert outcomes(responses) == Counter({200: 12})
+        assert all(r.json()["payment"]["pgTxId"] for r in responses)
+        if batching.STATS["batches"] > before["batches"]:
+            break
+    if database_url.startswith("postgresql"):
+        assert batching.STATS["batches"] > before["batches"]  # some of them shared a transaction
+
+    bodies = {"ok": _body(good), "declined": _body(declining), "unknown": _body("billing-key-unknown")}
+    keys = iter(["ok", "declined", "unknown"] * 3)
+    ids_of = {name: [new_id() for _ in range(3)] for name in bodies}
+    picked = {name: iter(values) for name, values in ids_of.items()}
+
+    def pay_one(c: httpx.Client) -> httpx.Response:
+        name = next(keys)
+        return c.post(f"/payments/{next(picked[name])}/billing-key", json=bodies[name])
+
+    responses = race(server, 9, pay_one)
+    assert outcomes(responses) == Counter({200: 3, "PG_PROVIDER": 3, "BILLING_KEY_NOT_FOUND": 3})
+    for payment_id in ids_of["ok"]:
+        assert get(client, payment_id)["status"] == "PAID"
+    for payment_id in ids_of["declined"]:
+        assert get(client, payment_id)["status"] == "FAILED"
+        assert [t["status"] for t in client.get(f"/payments/{payment_id}/transactions").json()["items"]] == ["FAILED"]
+    for payment_id in ids_of["unknown"]:
+        error(client.get(f"/payments/{payment_id}"), 404, "PAYMENT_NOT_FOUND")

@@ -37,7 +37,7 @@ def keep_changes(error: E) -> E:
     return error
 
 
-def _keeps_changes(error: BaseException) -> bool:
+def keeps_changes(error: BaseException) -> bool:
     return bool(getattr(error, "_keep_changes", False))
 
 
@@ -182,7 +182,7 @@ class Transactions:
             except BaseException as exc:
                 if sql.refused is not None:
                     raise optimistic.Speculation(sql.refused) from exc
-                if not _keeps_changes(exc):
+                if not keeps_changes(exc):
                     optimistic.STATS["read-only"] += 1
                     raise  # nothing to undo: the error was decided on the snapshot
                 kept = exc
@@ -247,7 +247,7 @@ class Transactions:
                 try:
                     yield uow
                 except BaseException as exc:
-                    if not (write and _keeps_changes(exc)):
+                    if not (write and keeps_changes(exc)):
                         raise
                     kept = exc
                 if write:

@@ -145,6 +145,11 @@ def _creating_statement(live_schedule: str, columns: str, joins: str, order: str
             f"{' ORDER BY ' + order if order else ''}")
 
 
+def note_live_schedule(uow: UnitOfWork, store_id: str, payment_id: str, held: bool) -> None:
+    """Remember whether a live schedule holds the paymentId (read in bulk): :func:`live_schedule_known` answers."""
+    uow.memo[("live-schedule", store_id, payment_id)] = held
+
+
 def live_schedule_known(uow: UnitOfWork, store_id: str, payment_id: str) -> bool | None:
     """Whether a live schedule holds the paymentId, as :func:`create_payment_reading` read it (``None``: not read)."""
     known: bool | None = uow.memo.get(("live-schedule", store_id, payment_id))

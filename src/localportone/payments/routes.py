@@ -17,6 +17,7 @@ from localportone.http.responses import ok
 from localportone.http.routing import PortOneRoute
 from localportone.kernel.uow import UnitOfWork
 from localportone.payments import documents, service
+from localportone.payments.batching import BillingKeyPayments
 from localportone.payments.sandbox_routes import router as sandbox_router
 from localportone.wire import (
     BillingKeyPaymentInput,
@@ -84,8 +85,29 @@ async def pay_instantly(request: Request, paymentId: str) -> Response:
 @router.post("/payments/{paymentId}/billing-key", operation_id="payWithBillingKey")
 async def pay_with_billing_key(request: Request, paymentId: str) -> Response:
     body = await parse_body(request, BillingKeyPaymentInput)
-    return await write(request, body.store_id, lambda uow, store: service.pay_with_billing_key(
-        uow, store, paymentId, body, client_ip=client_ip(request), limits=limits(request)))
+    return ok(await run_billing_key_payment(request.app.state.runtime, request.headers.get("authorization"),
+                                            paymentId, body, client_ip(request)))
+
+
+async def run_billing_key_payment(runtime: Runtime, authorization: str | None, payment_id: str,
+                                  body: BillingKeyPaymentInput, ip: str) -> dict[str, Any]:
+    """A payment with a billing key, as both of its routes make it: several per transaction on PostgreSQL
+    (:mod:`localportone.payments.batching`), an optimistic unit of work of its own on SQLite."""
+    limit = service.Limits.from_settings(runtime.settings)
+
+    def alone() -> Awaitable[dict[str, Any]]:
+        return run_write(runtime, authorization, body.store_id, lambda uow, store: service.pay_with_billing_key(
+            uow, store, payment_id, body, client_ip=ip, limits=limit))
+
+    if runtime.db.pg is None:
+        return await alone()
+    payments = runtime.services.get("billing-key-payments")
+    if payments is None:
+        payments = runtime.services["billing-key-payments"] = BillingKeyPayments(
+            runtime.transactions, runtime.authenticator)
+    result: dict[str, Any] = await payments.pay(authorization, body.store_id, payment_id, body, client_ip=ip,
+                                                limits=limit, alone=alone)
+    return result
 
 
 async def fast_pay_with_billing_key(request: FastRequest) -> FastAnswer | None:
@@ -97,11 +119,8 @@ async def fast_pay_with_billing_key(request: FastRequest) -> FastAnswer | None:
     body = request.json_body(BillingKeyPaymentInput)
     if body is None:
         return None
-    runtime, payment_id, ip = request.runtime, request.params[0], request.client_host()
-    limit = service.Limits.from_settings(runtime.settings)
-    return await final_answer(request, run_write(
-        runtime, request.header(b"authorization"), body.store_id, lambda uow, store: service.pay_with_billing_key(
-            uow, store, payment_id, body, client_ip=ip, limits=limit)))
+    return await final_answer(request, run_billing_key_payment(
+        request.runtime, request.header(b"authorization"), request.params[0], body, request.client_host()))
 
 
 @router.post("/payments/{paymentId}/confirm", operation_id="confirmPayment")

@@ -463,6 +463,21 @@ async def prepare_scheduled_payments(uow: UnitOfWork, payments: Sequence[tuple[S
         ) for pid, _key in items if 0 < len(pid) <= 200])
 
 
+async def prepare_billing_key_payments(uow: UnitOfWork, payments: Sequence[tuple[StoreContext, str, str]]) -> None:
+    """:func:`prepare_scheduled_payments` for payments that no schedule runs (the API's, batched on PostgreSQL:
+    :mod:`.batching`), with their live-schedule checks read at once too."""
+    await prepare_scheduled_payments(uow, payments)
+    from localportone.schedules.service import payments_held_by_live_schedules
+
+    by_store: dict[str, list[str]] = {}
+    for store, payment_id, _key in payments:
+        by_store.setdefault(store.store_id, []).append(payment_id)
+    for store_id, payment_ids in by_store.items():
+        held = await payments_held_by_live_schedules(uow, store_id, payment_ids)
+        for payment_id in payment_ids:
+            repository.note_live_schedule(uow, store_id, payment_id, payment_id in held)
+
+
 async def pay_scheduled(uow: UnitOfWork, store: StoreContext, payment_id: str, body: BillingKeyPaymentInput, *,
                         schedule_id: str, limits: Limits) -> str:
     """The billing-key payment of a schedule; the status its attempt ends in (errors as for the API).

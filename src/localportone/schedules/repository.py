@@ -77,6 +77,17 @@ _LIVE_FOR_PAYMENT = (
 LIVE_FOR_PAYMENT_EXISTS = f"EXISTS ({_LIVE_FOR_PAYMENT})"
 
 
+async def live_payment_ids(sql: Sql, store_id: str, payment_ids: Sequence[str]) -> set[str]:
+    """Which of these paymentIds a live schedule holds (:func:`live_exists_for_payment` for many, one statement)."""
+    found: set[str] = set()
+    for start in range(0, len(payment_ids), 500):
+        chunk = payment_ids[start:start + 500]
+        rows = await sql.all(f"SELECT payment_id FROM payment_schedules WHERE store_id = ? AND payment_id IN "
+                             f"({', '.join('?' for _ in chunk)}) AND {LIVE_SQL}", store_id, *chunk)
+        found.update(str(row[0]) for row in rows)
+    return found
+
+
 async def live_exists_for_payment(sql: Sql, store_id: str, payment_id: str) -> bool:
     """Hand-written: asked before every payment attempt (the condition is the unique live-payment index's)."""
     return await sql.one(_LIVE_FOR_PAYMENT, store_id, payment_id) is not None

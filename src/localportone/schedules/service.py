@@ -80,6 +80,11 @@ async def has_live_schedule_for_payment(uow: UnitOfWork, store_id: str, payment_
     return await repository.live_exists_for_payment(uow.sql, store_id, payment_id)
 
 
+async def payments_held_by_live_schedules(uow: UnitOfWork, store_id: str, payment_ids: Sequence[str]) -> set[str]:
+    """:func:`has_live_schedule_for_payment` for many paymentIds at once."""
+    return await repository.live_payment_ids(uow.sql, store_id, payment_ids)
+
+
 def live_schedule_condition() -> str:
     """:func:`has_live_schedule_for_payment` as an SQL condition (parameters: store, paymentId), for a statement
     of another domain that asks it along with reads of its own."""
