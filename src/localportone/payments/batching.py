@@ -67,6 +67,7 @@ class BillingKeyPayments:
         self._authenticator = authenticator
         self._queue: list[_Request] = []
         self._running = 0
+        self._tasks: set[asyncio.Task[None]] = set()  # referenced until done (the loop keeps weak references)
 
     async def pay(self, authorization: str | None, store_id: str | None, payment_id: str,
                   body: BillingKeyPaymentInput, *, client_ip: str, limits: service.Limits,
@@ -77,7 +78,9 @@ class BillingKeyPayments:
         self._queue.append(request)
         if self._running < CONCURRENCY:
             self._running += 1
-            asyncio.get_running_loop().create_task(self._drain())
+            task = asyncio.get_running_loop().create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await request.answer
 
     async def _drain(self) -> None:
@@ -110,17 +113,16 @@ class BillingKeyPayments:
                 STATS["batches"] += 1
                 STATS["payments"] += len(batch)
                 for request, result in zip(batch, results, strict=True):
-                    if isinstance(result, BaseException):
-                        request.answer.set_exception(result)
-                    else:
-                        request.answer.set_result(result)
+                    _settle(request.answer, result)
                 return
         for request in batch:
             STATS["alone"] += 1
+            outcome: dict[str, Any] | BaseException
             try:
-                request.answer.set_result(await request.alone())
+                outcome = await request.alone()
             except Exception as exc:
-                request.answer.set_exception(exc)
+                outcome = exc
+            _settle(request.answer, outcome)
 
     async def _together(self, batch: list[_Request]) -> list[dict[str, Any] | BaseException]:
         results: list[dict[str, Any] | BaseException] = []
@@ -143,3 +145,12 @@ class BillingKeyPayments:
     async def _store(self, uow: UnitOfWork, request: _Request) -> StoreContext:
         principal = await self._authenticator.authenticate(uow, request.authorization)
         return await resolve_store(uow, principal, request.store_id)
+
+
+def _settle(answer: asyncio.Future[dict[str, Any]], result: dict[str, Any] | BaseException) -> None:
+    if answer.done():  # its caller went away (cancelled): the payment is made all the same, as alone
+        return
+    if isinstance(result, BaseException):
+        answer.set_exception(result)
+    else:
+        answer.set_result(result)
