@@ -153,3 +153,37 @@ def test_official_operation_errors_validate_against_the_spec(server: RunningServ
     with make_client(server.base_url, secret=None, hooks=[validate_response]) as c:
         _error(c.post("/login/api-secret", json={"apiSecret": "x"}), 401, "UNAUTHORIZED")
         _error(c.post("/token/refresh", json={}), 400, "INVALID_REQUEST")
+
+
+def test_a_cached_api_secret_still_expires_on_the_sandbox_clock(server: RunningServer, client: httpx.Client) -> None:
+    """The caller is cached by its Authorization header (auth/service.py); the secret's expiry is still checked
+    on every request, on the fast GET path and on a write alike."""
+    from datetime import timedelta
+
+    from localportone.auth.models import ApiSecret
+    from localportone.auth.tokens import sha256_hex
+
+    secret = "expiring-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+
+    summary = server.runtime.summary
+    assert summary is not None
+
+    async def add_secret() -> None:
+        async with server.runtime.transactions.begin() as uow:
+            uow.session.add(ApiSecret(
+                id="api-secret-expiring", merchant_id=summary.merchant_id,
+                default_store_id=TEST_STORE_ID, pinned_to_store=False, name="expiring",
+                secret_hash=sha256_hex(secret), created_at=uow.now, expires_at=uow.now + timedelta(hours=1)))
+
+    server.call(add_secret)
+    with make_client(server.base_url, secret, hooks=[validate_response]) as expiring:
+        for _ in range(2):  # the second request is answered from the header cache
+            _error(expiring.get("/payments/no-such-payment"), 404, "PAYMENT_NOT_FOUND")
+            _error(expiring.post("/payments/no-such-payment/billing-key", json={
+                "billingKey": "billing-key-unknown", "orderName": "o", "amount": {"total": 100},
+                "currency": "KRW"}), 404, "BILLING_KEY_NOT_FOUND")
+        _advance(client, 2 * 3600)
+        _error(expiring.get("/payments/no-such-payment"), 401, "UNAUTHORIZED")
+        _error(expiring.post("/payments/no-such-payment/billing-key", json={
+            "billingKey": "billing-key-unknown", "orderName": "o", "amount": {"total": 100},
+            "currency": "KRW"}), 401, "UNAUTHORIZED")
