@@ -89,6 +89,10 @@ class Authenticator:
         cache[key] = (now, entry)
         return entry
 
+    async def acting_store(self, uow: UnitOfWork, authorization: str | None, store_id: str | None) -> StoreContext:
+        """Authenticate, then resolve ``storeId`` to a store the caller may act on (:func:`resolve_store`)."""
+        return await resolve_store(uow, await self.authenticate(uow, authorization), store_id)
+
     async def authenticate(self, uow: UnitOfWork, authorization: str | None) -> Principal:
         """The caller of a request, checked against the unit of work's (sandbox) time."""
         if not authorization:

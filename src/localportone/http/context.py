@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Request
 
 from localportone.auth.principal import Principal, StoreContext
-from localportone.auth.service import Authenticator, resolve_store, resolve_store_filter
+from localportone.auth.service import Authenticator, resolve_store_filter
 from localportone.kernel.uow import Transactions, UnitOfWork
 
 
@@ -34,8 +34,7 @@ async def caller(request: Request, uow: UnitOfWork) -> Principal:
 
 async def acting_store(request: Request, uow: UnitOfWork, store_id: str | None) -> StoreContext:
     """Authenticate, then resolve ``storeId`` (query or body) to a store the caller may act on (else 403)."""
-    principal = await caller(request, uow)
-    return await resolve_store(uow, principal, store_id)
+    return await authenticator(request).acting_store(uow, request.headers.get("authorization"), store_id)
 
 
 async def store_filter(request: Request, uow: UnitOfWork, store_id: str | None) -> tuple[Principal, list[str] | None]:

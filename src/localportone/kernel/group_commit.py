@@ -31,8 +31,8 @@ import asyncio
 import itertools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -97,16 +97,8 @@ class GroupCommit:
                 await self._open_batch()
             assert self._connection is not None and self._committed is not None
             committed = self._committed
-            savepoint = f"unit_{next(self._savepoints)}"
-            self._connection.execute(f"SAVEPOINT {savepoint}")
-            try:
+            with self._savepoint(self._connection):
                 yield Sql("sqlite", sqlite_inloop.InLoopConnection(self._connection)), self._new_session
-            except BaseException:
-                self._connection.execute(f"ROLLBACK TO {savepoint}")
-                self._connection.execute(f"RELEASE {savepoint}")
-                raise
-            else:
-                self._connection.execute(f"RELEASE {savepoint}")
         await asyncio.wait([committed])
         error = committed.exception()
         if error is not None:
@@ -216,18 +208,27 @@ class GroupCommit:
         for write, future in batch:
             if future.done():  # its waiter was cancelled: nothing of it is written
                 continue
-            savepoint = f"unit_{next(self._savepoints)}"
-            connection.execute(f"SAVEPOINT {savepoint}")
             try:
-                await write(sql)
+                with self._savepoint(connection):
+                    await write(sql)
             except Exception as exc:
-                connection.execute(f"ROLLBACK TO {savepoint}")
-                connection.execute(f"RELEASE {savepoint}")
                 future.set_exception(exc)
             else:
-                connection.execute(f"RELEASE {savepoint}")
                 applied.append(future)
         return applied
+
+    @contextmanager
+    def _savepoint(self, connection: sqlite3.Connection) -> Iterator[None]:
+        """One writer's changes: kept (``RELEASE``) on a normal exit, undone (``ROLLBACK TO``) by an exception."""
+        savepoint = f"unit_{next(self._savepoints)}"
+        connection.execute(f"SAVEPOINT {savepoint}")
+        try:
+            yield
+        except BaseException:
+            connection.execute(f"ROLLBACK TO {savepoint}")
+            connection.execute(f"RELEASE {savepoint}")
+            raise
+        connection.execute(f"RELEASE {savepoint}")
 
     async def _checkpoint_when_idle(self) -> None:
         seen = -1

@@ -22,9 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from localportone.auth.principal import StoreContext
-from localportone.auth.service import Authenticator, resolve_store
-from localportone.kernel.uow import Transactions, UnitOfWork, keeps_changes
+from localportone.auth.service import Authenticator
+from localportone.kernel.uow import Transactions, keeps_changes
 from localportone.payments import service
 from localportone.wire import BillingKeyPaymentInput
 
@@ -127,7 +126,8 @@ class BillingKeyPayments:
     async def _together(self, batch: list[_Request]) -> list[dict[str, Any] | BaseException]:
         results: list[dict[str, Any] | BaseException] = []
         async with self._transactions.begin() as uow:
-            stores = [await self._store(uow, request) for request in batch]
+            stores = [await self._authenticator.acting_store(uow, request.authorization, request.store_id)
+                      for request in batch]
             await service.prepare_billing_key_payments(uow, [
                 (store, request.payment_id, request.body.billing_key) for store, request in zip(stores, batch,
                                                                                                strict=True)])
@@ -141,10 +141,6 @@ class BillingKeyPayments:
                         raise _BatchFailed(repr(exc)) from exc
                     results.append(exc)  # a decline: its FAILED attempt is committed with the others
         return results
-
-    async def _store(self, uow: UnitOfWork, request: _Request) -> StoreContext:
-        principal = await self._authenticator.authenticate(uow, request.authorization)
-        return await resolve_store(uow, principal, request.store_id)
 
 
 def _settle(answer: asyncio.Future[dict[str, Any]], result: dict[str, Any] | BaseException) -> None:

@@ -94,8 +94,7 @@ async def save(uow: UnitOfWork, tx: TransactionRow) -> None:
         tx.card_brand, tx.card_type, tx.card_owner_type = card.get("brand"), card.get("type"), card.get("ownerType")
     # Nothing is written here: the attempt, its terms and its event go out with the unit of work's next flush.
     # An attempt made by this unit of work has no terms yet, unless an earlier save of this unit wrote some.
-    fresh = uow.created(TRANSACTIONS, tx) and ("search-terms", tx.id) not in uow.memo
-    uow.memo[("search-terms", tx.id)] = True
+    fresh = uow.created(TRANSACTIONS, tx) and not repository.search_terms_known(uow, tx.id)
     await repository.replace_search_terms(uow, tx.id, inputs.search_terms(tx), fresh=fresh)
 
 

@@ -300,6 +300,11 @@ def _new_terms(terms: Iterable[tuple[str, str]], existing: set[tuple[str, str]])
     return out
 
 
+def search_terms_known(uow: UnitOfWork, transaction_id: str) -> bool:
+    """Whether this unit of work wrote or read the attempt's search terms (then some may be stored or pending)."""
+    return ("search-term-set", transaction_id) in uow.memo
+
+
 async def replace_search_terms(uow: UnitOfWork, transaction_id: str, terms: Iterable[tuple[str, str]],
                                *, fresh: bool = False) -> None:
     """The attempt's search terms become ``terms`` (``fresh``: the attempt has none yet, nothing to delete).

@@ -66,8 +66,7 @@ async def run_write(runtime: Runtime, authorization: str | None, store_id: str |
     """``fn`` in a write unit of work, acting for the caller ``authorization`` authenticates on ``store_id`` (403
     when it may not): how every write route runs, FastAPI's and the fast ones, without a Starlette request."""
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        principal = await runtime.authenticator.authenticate(uow, authorization)
-        return await fn(uow, await resolve_store(uow, principal, store_id))
+        return await fn(uow, await runtime.authenticator.acting_store(uow, authorization, store_id))
 
     return await runtime.transactions.run(work)
 
